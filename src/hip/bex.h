@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* bex.h: the HIPv2 protocol engine: base exchange (I1/R1/I2/R2), the state
+ * machine of RFC 7401 section 4.4, UPDATE rekeying, CLOSE/CLOSE_ACK and NOTIFY.
+ *
+ * I/O-free: packets, a locator and a millisecond clock go in; packets to send
+ * and events come out through struct hip_ops. The daemon drives it over UDP
+ * today; the overlay will drive the same engine later. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/hit.h"
+
+struct identity;
+struct hip_host;
+struct hip_assoc;
+
+/* Where a peer is reachable; opaque to the engine apart from being copied. */
+struct hip_locator {
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+enum hip_state {
+	HIP_STATE_UNASSOCIATED,
+	HIP_STATE_I1_SENT,
+	HIP_STATE_I2_SENT,
+	HIP_STATE_R2_SENT,
+	HIP_STATE_ESTABLISHED,
+	HIP_STATE_CLOSING,
+	HIP_STATE_CLOSED,
+	HIP_STATE_E_FAILED,
+};
+
+enum hip_event {
+	HIP_EVENT_ESTABLISHED, /* ESP keys available: hip_assoc_esp_keys() */
+	HIP_EVENT_REKEYED,     /* new ESP keys after an UPDATE */
+	HIP_EVENT_CLOSED,      /* CLOSE/CLOSE_ACK done or peer closed: drop the SAs */
+	HIP_EVENT_FAILED,      /* gave up (E-FAILED); packets queued for it can be dropped */
+	HIP_EVENT_DESTROYED,   /* the association is freed right after this returns */
+};
+
+struct hip_config {
+	uint8_t puzzle_k;            /* difficulty #K offered in R1 */
+	uint8_t puzzle_lifetime;     /* 2^(v-32) s */
+	uint64_t r1_refresh_ms;      /* new DH key and R1 generation this often */
+	unsigned max_retransmits;    /* I1, I2, UPDATE, CLOSE */
+	uint64_t retransmit_ms;      /* first retransmission timeout; doubles */
+	uint64_t failed_hold_ms;     /* E-FAILED before returning to UNASSOCIATED */
+	uint64_t closed_hold_ms;     /* CLOSING/CLOSED lifetime (UAL) */
+	uint64_t max_puzzle_tries;   /* initiator's budget for solving */
+};
+
+void hip_config_default(struct hip_config *cfg);
+
+struct hip_ops {
+	void *ctx;
+	/* Sends a HIP packet (without the UDP zero marker) to a locator. */
+	int (*send)(void *ctx, const struct hip_locator *to, const uint8_t *pkt, size_t len);
+	void (*event)(void *ctx, struct hip_assoc *a, enum hip_event ev);
+};
+
+/* Keys for both ESP directions, as drawn from KEYMAT (RFC 7402 section 7). */
+struct hip_esp_keys {
+	uint16_t suite;
+	uint32_t spi_in;  /* ours: the peer sends with it */
+	uint32_t spi_out; /* the peer's: we send with it */
+	uint8_t key_in[64];
+	uint8_t key_out[64];
+	size_t keylen;
+};
+
+/* The identity is borrowed and must outlive the host. */
+int hip_host_new(const struct identity *id, const struct hip_config *cfg,
+		 const struct hip_ops *ops, uint64_t now, struct hip_host **ret);
+struct hip_host *hip_host_free(struct hip_host *h);
+
+/* Handles one received HIP packet. Returns 0 when accepted, or a negative error
+ * with *ret_reason (static string) saying why it was dropped. A dropped packet
+ * never changes an established association. */
+int hip_host_input(struct hip_host *h, const uint8_t *pkt, size_t len,
+		   const struct hip_locator *from, uint64_t now, const char **ret_reason);
+/* Starts a base exchange (sends I1). peer NULL or zero: opportunistic mode. */
+int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hip_locator *to,
+		     uint64_t now, struct hip_assoc **ret);
+/* Sends CLOSE and moves to CLOSING. */
+int hip_host_close(struct hip_host *h, struct hip_assoc *a, uint64_t now);
+/* Starts an UPDATE with a fresh ESP_INFO (new SPI, new keys from KEYMAT). */
+int hip_host_rekey(struct hip_host *h, struct hip_assoc *a, uint64_t now);
+/* Absolute time (ms) of the next timer, or UINT64_MAX. */
+uint64_t hip_host_next_timer(const struct hip_host *h);
+void hip_host_tick(struct hip_host *h, uint64_t now);
+struct hip_assoc *hip_host_find(const struct hip_host *h, const struct hit *peer);
+/* Calls fn for each association; fn must not free or create associations. */
+void hip_host_foreach(const struct hip_host *h, void (*fn)(struct hip_assoc *a, void *ctx),
+		      void *ctx);
+size_t hip_host_count(const struct hip_host *h);
+
+enum hip_state hip_assoc_state(const struct hip_assoc *a);
+const char *hip_state_name(enum hip_state s);
+const struct hit *hip_assoc_peer_hit(const struct hip_assoc *a);
+const struct hip_locator *hip_assoc_locator(const struct hip_assoc *a);
+/* -EAGAIN before the association has keys. */
+int hip_assoc_esp_keys(const struct hip_assoc *a, struct hip_esp_keys *ret);
+void hip_assoc_set_user(struct hip_assoc *a, void *user);
+void *hip_assoc_user(const struct hip_assoc *a);
