@@ -44,14 +44,14 @@ enum hip_event {
 };
 
 struct hip_config {
-	uint8_t puzzle_k;            /* difficulty #K offered in R1 */
-	uint8_t puzzle_lifetime;     /* 2^(v-32) s */
-	uint64_t r1_refresh_ms;      /* new DH key and R1 generation this often */
-	unsigned max_retransmits;    /* I1, I2, UPDATE, CLOSE */
-	uint64_t retransmit_ms;      /* first retransmission timeout; doubles */
-	uint64_t failed_hold_ms;     /* E-FAILED before returning to UNASSOCIATED */
-	uint64_t closed_hold_ms;     /* CLOSING/CLOSED lifetime (UAL) */
-	uint64_t max_puzzle_tries;   /* initiator's budget for solving */
+	uint8_t puzzle_k;          /* difficulty #K offered in R1 */
+	uint8_t puzzle_lifetime;   /* 2^(v-32) s */
+	uint64_t r1_refresh_ms;    /* new DH key and R1 generation this often */
+	unsigned max_retransmits;  /* I1, I2, UPDATE, CLOSE */
+	uint64_t retransmit_ms;    /* first retransmission timeout; doubles */
+	uint64_t failed_hold_ms;   /* E-FAILED before returning to UNASSOCIATED */
+	uint64_t closed_hold_ms;   /* CLOSING/CLOSED lifetime (UAL) */
+	uint64_t max_puzzle_tries; /* initiator's budget for solving */
 };
 
 void hip_config_default(struct hip_config *cfg);
@@ -74,18 +74,18 @@ struct hip_esp_keys {
 };
 
 /* The identity is borrowed and must outlive the host. */
-int hip_host_new(const struct identity *id, const struct hip_config *cfg,
-		 const struct hip_ops *ops, uint64_t now, struct hip_host **ret);
+int hip_host_new(const struct identity *id, const struct hip_config *cfg, const struct hip_ops *ops,
+                 uint64_t now, struct hip_host **ret);
 struct hip_host *hip_host_free(struct hip_host *h);
 
 /* Handles one received HIP packet. Returns 0 when accepted, or a negative error
  * with *ret_reason (static string) saying why it was dropped. A dropped packet
  * never changes an established association. */
 int hip_host_input(struct hip_host *h, const uint8_t *pkt, size_t len,
-		   const struct hip_locator *from, uint64_t now, const char **ret_reason);
+                   const struct hip_locator *from, uint64_t now, const char **ret_reason);
 /* Starts a base exchange (sends I1). peer NULL or zero: opportunistic mode. */
 int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hip_locator *to,
-		     uint64_t now, struct hip_assoc **ret);
+                     uint64_t now, struct hip_assoc **ret);
 /* Sends CLOSE and moves to CLOSING. */
 int hip_host_close(struct hip_host *h, struct hip_assoc *a, uint64_t now);
 /* Starts an UPDATE with a fresh ESP_INFO (new SPI, new keys from KEYMAT). */
@@ -96,7 +96,7 @@ void hip_host_tick(struct hip_host *h, uint64_t now);
 struct hip_assoc *hip_host_find(const struct hip_host *h, const struct hit *peer);
 /* Calls fn for each association; fn must not free or create associations. */
 void hip_host_foreach(const struct hip_host *h, void (*fn)(struct hip_assoc *a, void *ctx),
-		      void *ctx);
+                      void *ctx);
 size_t hip_host_count(const struct hip_host *h);
 
 enum hip_state hip_assoc_state(const struct hip_assoc *a);
@@ -107,3 +107,7 @@ const struct hip_locator *hip_assoc_locator(const struct hip_assoc *a);
 int hip_assoc_esp_keys(const struct hip_assoc *a, struct hip_esp_keys *ret);
 void hip_assoc_set_user(struct hip_assoc *a, void *user);
 void *hip_assoc_user(const struct hip_assoc *a);
+
+/* Tells the engine an authenticated ESP packet arrived on the association:
+ * completes R2-SENT (RFC 7401 section 4.4.2). Cheap; call per packet or batch. */
+void hip_assoc_esp_received(struct hip_assoc *a);
