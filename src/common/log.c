@@ -42,6 +42,7 @@ int log_level_parse(const char *s, int *ret)
 	return -EINVAL;
 }
 
+PRINTF_LIKE(3, 0)
 static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 {
 	struct timespec ts;
