@@ -897,6 +897,10 @@ int hip_host_input(struct hip_host *h, const uint8_t *pkt, size_t len,
 	*reason = NULL;
 	if (hip_msg_parse(pkt, len, &m) < 0)
 		FAIL("malformed HIP packet");
+	/* Every transport we use is UDP-encapsulated (RFC 5770/9028), where the
+	 * checksum covers nothing a NAT leaves intact and MUST be zero. */
+	if (m.checksum != 0)
+		FAIL("nonzero HIP checksum on a UDP-encapsulated packet");
 	if (!hit_is_orchid(&m.sender) || hit_cmp(&m.sender, &h->hit) == 0)
 		FAIL("sender HIT invalid");
 	if (m.type != HIP_I1 && hit_cmp(&m.receiver, &h->hit) != 0)

@@ -613,6 +613,21 @@ static void test_unknown_critical_parameter(void **state)
 	qlen = 0;
 }
 
+static void test_nonzero_checksum(void **state)
+{
+	struct node *n = *state;
+	const char *why = NULL;
+	struct packet p;
+
+	assert_int_equal(hip_host_connect(n[0].host, NULL, &n[1].loc, 0, NULL), 0);
+	p = queue[0];
+	qlen = 0;
+	store_be16(p.data + 4, 0x1234);
+	assert_true(hip_host_input(n[1].host, p.data, p.len, &n[0].loc, 0, &why) < 0);
+	assert_non_null(why);
+	assert_int_equal(qlen, 0);
+}
+
 static void test_wrong_receiver_hit(void **state)
 {
 	struct node *n = *state;
