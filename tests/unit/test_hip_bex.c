@@ -713,6 +713,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_truncated_and_garbage, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_forged_close_ignored, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_critical_parameter, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_nonzero_checksum, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wrong_receiver_hit, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_peer_restart_new_i2, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_r1_refresh_keeps_previous_generation, setup,
