@@ -126,8 +126,10 @@ void hip_event(struct hip_host *h, struct hip_assoc *a, enum hip_event ev)
 
 struct hip_assoc *hip_host_find(const struct hip_host *h, const struct hit *peer)
 {
+	/* UNASSOCIATED entries are retired ones waiting for the next tick. */
 	for (struct hip_assoc *a = h->assocs; a; a = a->next)
-		if (!a->opportunistic && hit_cmp(&a->peer, peer) == 0)
+		if (!a->opportunistic && a->state != HIP_STATE_UNASSOCIATED &&
+		    hit_cmp(&a->peer, peer) == 0)
 			return a;
 	return NULL;
 }
@@ -366,6 +368,24 @@ static int handle_i1(struct hip_host *h, const struct hip_msg *m, const struct h
 	return 0;
 }
 
+/* Replaces any other association with the same peer HIT: it is closed for the
+ * caller (its SAs go) and destroyed at the next tick. */
+static void retire_others(struct hip_host *h, struct hip_assoc *keep, const struct hit *peer)
+{
+	for (struct hip_assoc *o = h->assocs; o; o = o->next) {
+		if (o == keep || o->opportunistic || hit_cmp(&o->peer, peer) != 0 ||
+		    o->state == HIP_STATE_UNASSOCIATED)
+			continue;
+		if (o->keyed && (o->state == HIP_STATE_ESTABLISHED ||
+		                 o->state == HIP_STATE_R2_SENT || o->state == HIP_STATE_CLOSING))
+			hip_event(h, o, HIP_EVENT_CLOSED);
+		hip_assoc_disarm(o);
+		hip_assoc_forget_keys(o);
+		hip_assoc_set_state(o, HIP_STATE_UNASSOCIATED);
+		o->timer_at = 0;
+	}
+}
+
 /* ---- R1 ---- */
 
 struct r1_choice {
@@ -515,7 +535,9 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 	size_t enclen;
 	int r, n;
 
-	if (!a)
+	/* An old association with this HIT (closed, failed) must not hide the
+	 * opportunistic exchange we are running with the same peer now. */
+	if (!a || (a->state != HIP_STATE_I1_SENT && a->state != HIP_STATE_I2_SENT))
 		a = find_opportunistic(h, from);
 	if (!a || (a->state != HIP_STATE_I1_SENT && a->state != HIP_STATE_I2_SENT))
 		FAIL("unexpected R1");
@@ -570,6 +592,8 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 		goto fail;
 
 	/* Commit: from here on the association belongs to this Responder. */
+	if (a->opportunistic)
+		retire_others(h, a, &m->sender);
 	a->peer = m->sender;
 	a->opportunistic = false;
 	hi_pub_free(a->peer_hi);

@@ -674,6 +674,29 @@ static void test_peer_restart_new_i2(void **state)
 	assert_keys_match(&n[0], &n[1]);
 }
 
+/* After a CLOSE, a new opportunistic exchange with the same peer must not be
+ * blocked by the association kept in CLOSED. */
+static void test_reconnect_after_close(void **state)
+{
+	struct node *n = *state;
+	struct hip_assoc *a;
+
+	establish(n);
+	a = hip_host_find(n[0].host, identity_hit(n[1].id));
+	assert_int_equal(hip_host_close(n[0].host, a, 10), 0);
+	deliver_all(10);
+	assert_int_equal(hip_assoc_state(a), HIP_STATE_CLOSED);
+	assert_int_equal(hip_host_connect(n[0].host, NULL, &n[1].loc, 20, NULL), 0);
+	deliver_all(20);
+	assert_int_equal(n[0].established, 2);
+	assert_int_equal(n[1].established, 2);
+	assert_keys_match(&n[0], &n[1]);
+	hip_host_tick(n[0].host, 21);
+	assert_int_equal(hip_host_count(n[0].host), 1);
+	assert_int_equal(hip_assoc_state(hip_host_find(n[0].host, identity_hit(n[1].id))),
+	                 HIP_STATE_ESTABLISHED);
+}
+
 static void test_r1_refresh_keeps_previous_generation(void **state)
 {
 	struct node *n = *state;
@@ -714,6 +737,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_forged_close_ignored, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_critical_parameter, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_nonzero_checksum, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reconnect_after_close, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_wrong_receiver_hit, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_peer_restart_new_i2, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_r1_refresh_keeps_previous_generation, setup,
