@@ -1,0 +1,968 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.c: idlocd's event loop: the startup ladder, the datapath between the
+ * TUN device, the HIP engine, ESP and the UDP socket, and graceful shutdown.
+ *
+ *   TUN --IPv6 to a HIT--> BEET strip --> ESP encap --> UDP (SPI first)
+ *   UDP --zero marker--> HIP engine --events--> peers (SAs), key log
+ *   UDP --SPI--> peers --> ESP decap --> BEET rebuild --> TUN
+ *
+ * One libuv loop, no threads; the engine is driven with uv_now() as its clock
+ * and one timer armed from hip_host_next_timer(). */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "common/bytes.h"
+#include "common/hit.h"
+#include "common/log.h"
+#include "crypto/identity.h"
+#include "daemon/config.h"
+#include "daemon/keylog.h"
+#include "daemon/peers.h"
+#include "esp/beet.h"
+#include "esp/sa.h"
+#include "hip/bex.h"
+#include "net/netlink.h"
+#include "net/tun.h"
+#include "net/udp.h"
+
+#define TUN_BURST          64    /* packets read per TUN wakeup */
+#define UDP_BURST_BATCHES  8     /* recvmmsg batches per UDP wakeup */
+#define TUN_BUF            65536 /* any IPv6 packet without jumbograms */
+#define ESP_BUF            (TUN_BUF + ESP_MAX_OVERHEAD)
+#define ICMP6_ERR_MAX      1280        /* RFC 4443 2.4 (c): error packets fit the minimum MTU */
+#define BOOTSTRAP_RETRY_MS (30 * 1000) /* a bootstrap peer that was down gets another I1 */
+#define REKEY_RETRY_MS     (10 * 1000)
+#define IPPROTO_ICMP6      58
+#define ICMP6_DST_UNREACH  1
+#define ICMP6_ADDR_UNREACH 3
+
+static const uint8_t orchid_prefix[16] = {0x20, 0x01, 0x00, 0x20};
+#define ORCHID_PLEN 28
+
+enum {
+	H_SIGINT = 1U << 0,
+	H_SIGTERM = 1U << 1,
+	H_UDP = 1U << 2,
+	H_TUN = 1U << 3,
+	H_HIP_TIMER = 1U << 4,
+	H_BOOT_TIMER = 1U << 5,
+	H_STOP_TIMER = 1U << 6,
+};
+
+struct daemon_stats {
+	uint64_t udp_short, udp_truncated, hip_dropped, esp_unknown_spi, esp_dropped;
+	uint64_t tun_ipv4, tun_not_hit, tun_bad, tun_foreign_src, tun_no_assoc, tun_pending;
+	uint64_t tun_write_err, udp_send_err;
+};
+
+struct daemon {
+	struct config cfg;
+	uv_loop_t loop;
+	bool loop_ready;
+	unsigned handles; /* H_* of initialised handles */
+	uv_signal_t sigint, sigterm;
+	uv_poll_t udp_poll, tun_poll;
+	uv_timer_t hip_timer, boot_timer, stop_timer;
+	bool stopping;
+
+	struct identity *id;
+	struct hit hit;
+	struct keylog *keylog;
+	struct tun tun;
+	struct udp_sock udp;
+	struct udp_batch batch;
+	struct hip_host *hip;
+	struct peers *peers;
+
+	struct ratelimit rl_hip, rl_esp, rl_tun, rl_icmp, rl_send, rl_locator;
+	struct daemon_stats stats;
+
+	uint8_t tun_buf[TUN_BUF];
+	uint8_t esp_buf[ESP_BUF];
+	uint8_t decap_buf[BEET_IPV6_HDR_LEN + UDP_DGRAM_MAX];
+	uint8_t icmp_buf[ICMP6_ERR_MAX];
+};
+
+static uint64_t now_ms(struct daemon *d)
+{
+	return uv_now(&d->loop);
+}
+
+static const char *loc_format(const struct hip_locator *l, char buf[UDP_ADDRSTRLEN])
+{
+	return udp_addr_format((const struct sockaddr *)&l->addr, buf);
+}
+
+/* The peer's HIT, or its locator while an opportunistic exchange has not
+ * told us the HIT yet. */
+static const char *assoc_name(struct hip_assoc *a, char buf[UDP_ADDRSTRLEN])
+{
+	const struct hit *h = hip_assoc_peer_hit(a);
+
+	if (hit_is_zero(h))
+		return loc_format(hip_assoc_locator(a), buf);
+	return hit_format(h, buf);
+}
+
+/* ---- identity and state directory ---- */
+
+int daemon_load_identity(const struct config *cfg, struct identity **ret, char *err, size_t errlen)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	struct stat st;
+	int r;
+
+	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errlen, "state directory '%s': cannot create: %s", cfg->state_dir,
+		         strerror(-r));
+		return r;
+	}
+	if (stat(cfg->state_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "state directory '%s': not a directory", cfg->state_dir);
+		return -ENOTDIR;
+	}
+	snprintf(path, sizeof(path), "%s/host.key", cfg->state_dir);
+	return identity_load_or_create(path, ret, err, errlen);
+}
+
+/* ---- HIP engine glue ---- */
+
+static void on_hip_timer(uv_timer_t *t);
+
+static void hip_rearm(struct daemon *d)
+{
+	uint64_t next, now = now_ms(d);
+
+	if (!(d->handles & H_HIP_TIMER) || !d->hip)
+		return;
+	next = hip_host_next_timer(d->hip);
+	if (next == UINT64_MAX) {
+		uv_timer_stop(&d->hip_timer);
+		return;
+	}
+	uv_timer_start(&d->hip_timer, on_hip_timer, next > now ? next - now : 0, 0);
+}
+
+static int ops_send(void *ctx, const struct hip_locator *to, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+	char a[UDP_ADDRSTRLEN];
+	int r = udp_send_hip(&d->udp, (const struct sockaddr *)&to->addr, to->len, pkt, len);
+
+	if (r < 0) {
+		d->stats.udp_send_err++;
+		log_ratelimited(&d->rl_send, now_ms(d), LOG_WARNING,
+		                "sending HIP packet to %s failed: %s", loc_format(to, a),
+		                strerror(-r));
+	}
+	return r;
+}
+
+static void keylog_sas(struct daemon *d, const struct hip_esp_keys *k)
+{
+	int r;
+
+	if (!d->keylog)
+		return;
+	r = keylog_write(d->keylog, k->spi_in, k->key_in, k->keylen);
+	if (r == 0)
+		r = keylog_write(d->keylog, k->spi_out, k->key_out, k->keylen);
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "writing key log '%s' failed, ignoring", d->cfg.key_log);
+}
+
+static void on_established(struct daemon *d, struct hip_assoc *a)
+{
+	struct peer *p = hip_assoc_user(a);
+	struct hip_esp_keys k;
+	char h[HIT_STRLEN], l[UDP_ADDRSTRLEN];
+	int r;
+
+	if (p) {
+		/* Keyed again (the peer restarted): the old SAs are void. */
+		peers_remove(d->peers, p);
+		hip_assoc_set_user(a, NULL);
+	}
+	r = hip_assoc_esp_keys(a, &k);
+	if (r == 0)
+		r = peers_add(d->peers, a, hip_assoc_peer_hit(a), &k, now_ms(d), &p);
+	if (r < 0) {
+		memzero(&k, sizeof(k));
+		log_errno(LOG_ERR, r, "HIP association with %s: cannot install ESP SAs",
+		          hit_format(hip_assoc_peer_hit(a), h));
+		return;
+	}
+	hip_assoc_set_user(a, p);
+	log_msg(LOG_NOTICE,
+	        "HIP association with %s at %s established (ESP SPI in 0x%08x out 0x%08x)",
+	        hit_format(&p->hit, h), loc_format(hip_assoc_locator(a), l), k.spi_in, k.spi_out);
+	keylog_sas(d, &k);
+	memzero(&k, sizeof(k));
+}
+
+static void on_rekeyed(struct daemon *d, struct hip_assoc *a)
+{
+	struct peer *p = hip_assoc_user(a);
+	struct hip_esp_keys k;
+	char h[HIT_STRLEN];
+	int r;
+
+	if (!p) {
+		on_established(d, a);
+		return;
+	}
+	r = hip_assoc_esp_keys(a, &k);
+	if (r == 0)
+		r = peers_rekey(d->peers, p, &k, now_ms(d));
+	if (r < 0) {
+		memzero(&k, sizeof(k));
+		log_errno(LOG_ERR, r, "HIP association with %s: cannot install the new ESP SAs",
+		          hit_format(&p->hit, h));
+		return;
+	}
+	log_msg(LOG_NOTICE, "HIP association with %s rekeyed (ESP SPI in 0x%08x out 0x%08x)",
+	        hit_format(&p->hit, h), k.spi_in, k.spi_out);
+	keylog_sas(d, &k);
+	memzero(&k, sizeof(k));
+}
+
+static void drop_peer(struct daemon *d, struct hip_assoc *a)
+{
+	struct peer *p = hip_assoc_user(a);
+
+	if (p)
+		peers_remove(d->peers, p);
+	hip_assoc_set_user(a, NULL);
+}
+
+static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
+{
+	struct daemon *d = ctx;
+	char n[UDP_ADDRSTRLEN];
+
+	switch (ev) {
+	case HIP_EVENT_ESTABLISHED:
+		on_established(d, a);
+		break;
+	case HIP_EVENT_REKEYED:
+		on_rekeyed(d, a);
+		break;
+	case HIP_EVENT_CLOSED:
+		drop_peer(d, a);
+		log_msg(LOG_NOTICE, "HIP association with %s closed", assoc_name(a, n));
+		break;
+	case HIP_EVENT_FAILED:
+		drop_peer(d, a);
+		log_msg(LOG_NOTICE, "HIP association with %s failed", assoc_name(a, n));
+		break;
+	case HIP_EVENT_DESTROYED:
+		drop_peer(d, a);
+		break;
+	}
+}
+
+static void check_stopped(struct daemon *d);
+
+static void on_hip_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	hip_host_tick(d->hip, now_ms(d));
+	hip_rearm(d);
+	if (d->stopping)
+		check_stopped(d);
+}
+
+static void connect_bootstrap(struct daemon *d)
+{
+	char a[UDP_ADDRSTRLEN];
+
+	for (size_t i = 0; i < d->cfg.n_bootstrap; i++) {
+		const struct config_endpoint *ep = &d->cfg.bootstrap[i];
+		struct hip_locator loc = {.len = ep->addrlen};
+		int r;
+
+		memcpy(&loc.addr, &ep->addr, ep->addrlen);
+		udp_addr_canonicalize(&loc.addr, &loc.len);
+		r = hip_host_connect(d->hip, NULL, &loc, now_ms(d), NULL);
+		if (r == -EALREADY)
+			continue;
+		if (r < 0)
+			log_errno(LOG_WARNING, r, "connecting to bootstrap peer %s failed",
+			          loc_format(&loc, a));
+		else
+			log_msg(LOG_INFO, "connecting to bootstrap peer %s", loc_format(&loc, a));
+	}
+	hip_rearm(d);
+}
+
+static void on_boot_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (!d->stopping)
+		connect_bootstrap(d);
+}
+
+/* ---- ICMPv6 errors back into the TUN ---- */
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (; len > 1; p += 2, len -= 2)
+		sum += load_be16(p);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+/* Destination unreachable, code 3 (address unreachable: no association for
+ * that HIT), from our HIT to the sender, quoting as much of the packet as fits
+ * in 1280 bytes. Never in answer to an ICMPv6 error or to a multicast or
+ * unspecified source (RFC 4443 2.4 (e)); rate limited (2.4 (f)). */
+static void send_unreachable(struct daemon *d, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	static const uint8_t unspecified[16];
+	const uint8_t *src = pkt + 8;
+	uint8_t *b = d->icmp_buf;
+	size_t quote = len < ICMP6_ERR_MAX - 48 ? len : ICMP6_ERR_MAX - 48;
+	size_t icmp_len = 8 + quote;
+	uint32_t sum = 0;
+	int r;
+
+	if (src[0] == 0xff || memcmp(src, unspecified, 16) == 0)
+		return;
+	if (pkt[6] == IPPROTO_ICMP6 && (len < 41 || pkt[40] < 128))
+		return;
+	if (!ratelimit_allow(&d->rl_icmp, now))
+		return;
+	memset(b, 0, 48);
+	store_be32(b, UINT32_C(6) << 28);
+	store_be16(b + 4, (uint16_t)icmp_len);
+	b[6] = IPPROTO_ICMP6;
+	b[7] = 64;
+	memcpy(b + 8, d->hit.b, 16);
+	memcpy(b + 24, src, 16);
+	b[40] = ICMP6_DST_UNREACH;
+	b[41] = ICMP6_ADDR_UNREACH;
+	memcpy(b + 48, pkt, quote);
+	/* Pseudo-header: source, destination, upper-layer length, next header. */
+	sum = csum_add(sum, b + 8, 32);
+	sum += (uint32_t)icmp_len;
+	sum += IPPROTO_ICMP6;
+	sum = csum_add(sum, b + 40, icmp_len);
+	store_be16(b + 42, csum_fold(sum));
+	r = tun_write(&d->tun, b, 40 + icmp_len);
+	if (r < 0)
+		d->stats.tun_write_err++;
+}
+
+/* ---- TUN -> ESP -> UDP ---- */
+
+/* Asks the engine for an UPDATE rekey; while one is under way (or after one
+ * failed) the next attempt waits REKEY_RETRY_MS. */
+static void request_rekey(struct daemon *d, struct peer *p, uint64_t now)
+{
+	char h[HIT_STRLEN];
+	int r;
+
+	if (now < p->rekey_next || !p->assoc)
+		return;
+	p->rekey_next = now + REKEY_RETRY_MS;
+	r = hip_host_rekey(d->hip, p->assoc, now);
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "HIP association with %s: cannot start a rekey",
+		          hit_format(&p->hit, h));
+	else
+		log_msg(LOG_INFO, "HIP association with %s: rekeying", hit_format(&p->hit, h));
+	hip_rearm(d);
+}
+
+static void tun_packet(struct daemon *d, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct hit src, dst;
+	struct hip_assoc *a;
+	struct peer *p;
+	enum hip_state st;
+	uint8_t nh;
+	size_t off;
+	char h[HIT_STRLEN], l[UDP_ADDRSTRLEN];
+	int plen, n, r;
+
+	if (len >= 1 && pkt[0] >> 4 == 4) {
+		d->stats.tun_ipv4++; /* LSIs: a later milestone */
+		return;
+	}
+	plen = beet_ipv6_outbound(pkt, len, &src, &dst, &nh, &off);
+	if (plen < 0) {
+		d->stats.tun_bad++;
+		return;
+	}
+	if (!hit_is_orchid(&dst)) {
+		d->stats.tun_not_hit++; /* multicast, link-local chatter of the kernel */
+		return;
+	}
+	if (hit_cmp(&src, &d->hit) != 0) {
+		/* BEET rebuilds the header with our HIT as source; anything else
+		 * would reach the peer with a different source than it was sent. */
+		d->stats.tun_foreign_src++;
+		log_ratelimited(&d->rl_tun, now, LOG_INFO,
+		                "dropped packet to %s: source %s is not our HIT",
+		                hit_format(&dst, h), hit_format(&src, l));
+		return;
+	}
+	a = hip_host_find(d->hip, &dst);
+	if (!a) {
+		d->stats.tun_no_assoc++;
+		send_unreachable(d, pkt, off + (size_t)plen, now);
+		return;
+	}
+	p = hip_assoc_user(a);
+	st = hip_assoc_state(a);
+	/* R2-SENT has verified keys from a signed I2; waiting for ESTABLISHED
+	 * would stall a Responder's first packets for 4 retransmit periods. */
+	if (!p || (st != HIP_STATE_ESTABLISHED && st != HIP_STATE_R2_SENT)) {
+		d->stats.tun_pending++;
+		return;
+	}
+	n = esp_encap(&p->out, nh, pkt + off, (size_t)plen, d->esp_buf, sizeof(d->esp_buf));
+	if (n < 0) {
+		d->stats.esp_dropped++;
+		if (n == -EOVERFLOW)
+			request_rekey(d, p, now);
+		log_ratelimited(&d->rl_tun, now, LOG_WARNING, "dropped packet to %s: %s",
+		                hit_format(&dst, h), strerror(-n));
+		return;
+	}
+	const struct hip_locator *loc = hip_assoc_locator(a);
+	r = udp_send_esp(&d->udp, (const struct sockaddr *)&loc->addr, loc->len, d->esp_buf,
+	                 (size_t)n);
+	if (r < 0) {
+		d->stats.udp_send_err++;
+		log_ratelimited(&d->rl_send, now, LOG_WARNING, "sending ESP to %s failed: %s",
+		                loc_format(loc, l), strerror(-r));
+	}
+	if (esp_sa_needs_rekey(&p->out))
+		request_rekey(d, p, now);
+}
+
+static void on_tun(uv_poll_t *h, int status, int events)
+{
+	struct daemon *d = h->data;
+	uint64_t now = now_ms(d);
+
+	if (status < 0) {
+		log_ratelimited(&d->rl_tun, now, LOG_WARNING, "TUN poll error: %s",
+		                uv_strerror(status));
+		return;
+	}
+	for (int i = 0; i < TUN_BURST; i++) {
+		ssize_t n = tun_read(&d->tun, d->tun_buf, sizeof(d->tun_buf));
+		if (n == 0)
+			break;
+		if (n < 0) {
+			log_ratelimited(&d->rl_tun, now, LOG_WARNING, "reading TUN failed: %s",
+			                strerror((int)-n));
+			break;
+		}
+		tun_packet(d, d->tun_buf, (size_t)n, now);
+	}
+}
+
+/* ---- UDP -> HIP or ESP -> TUN ---- */
+
+static void udp_esp(struct daemon *d, const struct udp_dgram *g, uint64_t now)
+{
+	uint32_t spi = esp_peek_spi(g->data, g->len);
+	const struct hip_locator *loc;
+	struct peer *p = NULL;
+	struct esp_sa *sa = spi ? peers_find_spi(d->peers, spi, now, &p) : NULL;
+	char a[UDP_ADDRSTRLEN], b[UDP_ADDRSTRLEN], h[HIT_STRLEN];
+	uint8_t nh;
+	int n, r;
+
+	if (!sa) {
+		d->stats.esp_unknown_spi++;
+		log_ratelimited(&d->rl_esp, now, LOG_INFO,
+		                "dropped ESP packet from %s: unknown SPI 0x%08x",
+		                udp_addr_format((const struct sockaddr *)&g->from, a), spi);
+		return;
+	}
+	n = esp_decap(sa, g->data, g->len, d->decap_buf + BEET_IPV6_HDR_LEN,
+	              sizeof(d->decap_buf) - BEET_IPV6_HDR_LEN, &nh);
+	if (n < 0) {
+		d->stats.esp_dropped++;
+		log_ratelimited(&d->rl_esp, now, LOG_INFO, "dropped ESP packet from %s: %s",
+		                udp_addr_format((const struct sockaddr *)&g->from, a),
+		                n == -EBADMSG ? "malformed or failed authentication"
+		                : n == -EALREADY || n == -ERANGE ? "replayed or too old"
+		                                                 : strerror(-n));
+		return;
+	}
+	if (p->assoc) {
+		hip_assoc_esp_received(p->assoc);
+		loc = hip_assoc_locator(p->assoc);
+		/* Authenticated, so accepted; following the peer to its new
+		 * address is mobility (HIP UPDATE), a later milestone. */
+		if (!udp_addr_equal((const struct sockaddr *)&g->from,
+		                    (const struct sockaddr *)&loc->addr))
+			log_ratelimited(&d->rl_locator, now, LOG_INFO,
+			                "ESP from %s for %s arrives from %s; locator unchanged",
+			                hit_format(&p->hit, h),
+			                udp_addr_format((const struct sockaddr *)&g->from, a),
+			                loc_format(loc, b));
+	}
+	r = beet_ipv6_inbound(d->decap_buf, sizeof(d->decap_buf), (size_t)n, &p->hit, &d->hit, nh);
+	if (r < 0) {
+		d->stats.esp_dropped++;
+		return;
+	}
+	if (tun_write(&d->tun, d->decap_buf, (size_t)r) < 0)
+		d->stats.tun_write_err++;
+}
+
+static void udp_dgram(struct daemon *d, const struct udp_dgram *g, uint64_t now)
+{
+	struct hip_locator from = {.len = g->fromlen};
+	const char *reason = NULL;
+	char a[UDP_ADDRSTRLEN];
+	size_t off;
+	int r;
+
+	if (g->truncated) {
+		d->stats.udp_truncated++;
+		return;
+	}
+	switch (udp_classify(g->data, g->len, &off)) {
+	case UDP_KIND_DROP:
+		d->stats.udp_short++;
+		return;
+	case UDP_KIND_ESP:
+		udp_esp(d, g, now);
+		return;
+	case UDP_KIND_HIP:
+		break;
+	}
+	memcpy(&from.addr, &g->from, sizeof(from.addr));
+	r = hip_host_input(d->hip, g->data + off, g->len - off, &from, now, &reason);
+	if (r < 0) {
+		d->stats.hip_dropped++;
+		log_ratelimited(&d->rl_hip, now, LOG_INFO, "dropped HIP packet from %s: %s",
+		                loc_format(&from, a), reason ? reason : strerror(-r));
+	}
+}
+
+static void on_udp(uv_poll_t *h, int status, int events)
+{
+	struct daemon *d = h->data;
+	uint64_t now = now_ms(d);
+
+	if (status < 0) {
+		log_ratelimited(&d->rl_send, now, LOG_WARNING, "UDP poll error: %s",
+		                uv_strerror(status));
+		return;
+	}
+	for (int b = 0; b < UDP_BURST_BATCHES; b++) {
+		int n = udp_recv_batch(&d->udp, &d->batch);
+		if (n < 0) {
+			/* ICMP errors from earlier sends surface here; not fatal. */
+			log_ratelimited(&d->rl_send, now, LOG_DEBUG, "UDP receive: %s",
+			                strerror(-n));
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+			udp_dgram(d, &d->batch.d[i], now);
+		if (n < UDP_BATCH)
+			break;
+	}
+	hip_rearm(d);
+	if (d->stopping)
+		check_stopped(d);
+}
+
+/* ---- shutdown ---- */
+
+static void on_close(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void close_handles(struct daemon *d)
+{
+	struct {
+		unsigned bit;
+		uv_handle_t *h;
+	} hs[] = {
+	        {H_SIGINT, (uv_handle_t *)&d->sigint},
+	        {H_SIGTERM, (uv_handle_t *)&d->sigterm},
+	        {H_UDP, (uv_handle_t *)&d->udp_poll},
+	        {H_TUN, (uv_handle_t *)&d->tun_poll},
+	        {H_HIP_TIMER, (uv_handle_t *)&d->hip_timer},
+	        {H_BOOT_TIMER, (uv_handle_t *)&d->boot_timer},
+	        {H_STOP_TIMER, (uv_handle_t *)&d->stop_timer},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(hs); i++) {
+		if ((d->handles & hs[i].bit) && !uv_is_closing(hs[i].h))
+			uv_close(hs[i].h, on_close);
+	}
+	d->handles = 0;
+}
+
+static void count_closing(struct hip_assoc *a, void *ctx)
+{
+	if (hip_assoc_state(a) == HIP_STATE_CLOSING)
+		(*(size_t *)ctx)++;
+}
+
+static void check_stopped(struct daemon *d)
+{
+	size_t closing = 0;
+
+	if (!d->handles)
+		return;
+	hip_host_foreach(d->hip, count_closing, &closing);
+	if (closing == 0)
+		close_handles(d);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	log_msg(LOG_INFO, "not every peer answered CLOSE within %d ms, stopping anyway",
+	        DAEMON_CLOSE_WAIT_MS);
+	close_handles(d);
+}
+
+struct close_list {
+	struct hip_assoc **a;
+	size_t n, cap;
+};
+
+static void collect_open(struct hip_assoc *a, void *ctx)
+{
+	struct close_list *l = ctx;
+	enum hip_state s = hip_assoc_state(a);
+
+	if ((s == HIP_STATE_ESTABLISHED || s == HIP_STATE_R2_SENT) && l->n < l->cap)
+		l->a[l->n++] = a;
+}
+
+static void begin_shutdown(struct daemon *d)
+{
+	struct close_list l = {.cap = hip_host_count(d->hip)};
+	uint64_t now = now_ms(d);
+	char n[UDP_ADDRSTRLEN];
+
+	log_msg(LOG_NOTICE, "shutting down");
+	d->stopping = true;
+	uv_poll_stop(&d->tun_poll);
+	uv_timer_stop(&d->boot_timer);
+	/* hip_host_foreach callbacks must not change the association list, so
+	 * collect first, then close. */
+	l.a = l.cap ? calloc(l.cap, sizeof(*l.a)) : NULL;
+	if (l.a)
+		hip_host_foreach(d->hip, collect_open, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		int r = hip_host_close(d->hip, l.a[i], now);
+		if (r < 0)
+			log_errno(LOG_WARNING, r, "closing HIP association with %s failed",
+			          assoc_name(l.a[i], n));
+	}
+	free(l.a);
+	hip_rearm(d);
+	uv_timer_start(&d->stop_timer, on_stop_timer, DAEMON_CLOSE_WAIT_MS, 0);
+	check_stopped(d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (d->stopping) {
+		log_msg(LOG_NOTICE, "second signal, stopping now");
+		close_handles(d);
+		return;
+	}
+	begin_shutdown(d);
+}
+
+/* ---- startup ladder ---- */
+
+static int check_bootstrap(struct daemon *d)
+{
+	char ep[CONFIG_DOMAIN_MAX + 16];
+
+	for (size_t i = 0; i < d->cfg.n_bootstrap; i++) {
+		if (!d->cfg.bootstrap[i].literal) {
+			log_msg(LOG_ERR,
+			        "[overlay] bootstrap '%s': host names are not supported yet, use "
+			        "an IP address",
+			        config_endpoint_format(&d->cfg.bootstrap[i], ep, sizeof(ep)));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int configure_tun(struct daemon *d)
+{
+	struct netlink *nl;
+	char h[HIT_STRLEN];
+	int r;
+
+	r = netlink_open(&nl);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "netlink: cannot open a NETLINK_ROUTE socket");
+	r = netlink_link_set_mtu(nl, d->tun.ifindex, d->cfg.mtu);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "netlink: setting MTU %u on %s failed", d->cfg.mtu,
+		          d->tun.name);
+		goto out;
+	}
+	/* Up before the address: IPv6 drops addresses of a link that is down. */
+	r = netlink_link_set_up(nl, d->tun.ifindex);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "netlink: bringing %s up failed", d->tun.name);
+		goto out;
+	}
+	r = netlink_addr_add6(nl, d->tun.ifindex, d->hit.b, 128);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "netlink: adding address %s/128 to %s failed",
+		          hit_format(&d->hit, h), d->tun.name);
+		goto out;
+	}
+	r = netlink_route_add6(nl, d->tun.ifindex, orchid_prefix, ORCHID_PLEN);
+	if (r < 0) {
+		log_msg(LOG_ERR, "netlink: adding route 2001:20::/28 dev %s failed: %s%s",
+		        d->tun.name, strerror(-r),
+		        r == -EEXIST ? " (another idlocd in this network namespace?)" : "");
+		goto out;
+	}
+out:
+	netlink_free(nl);
+	return r;
+}
+
+static int start_handles(struct daemon *d)
+{
+	int r;
+
+	d->sigint.data = d->sigterm.data = d;
+	d->udp_poll.data = d->tun_poll.data = d;
+	d->hip_timer.data = d->boot_timer.data = d->stop_timer.data = d;
+	if ((r = uv_signal_init(&d->loop, &d->sigint)) < 0)
+		goto fail;
+	d->handles |= H_SIGINT;
+	if ((r = uv_signal_init(&d->loop, &d->sigterm)) < 0)
+		goto fail;
+	d->handles |= H_SIGTERM;
+	if ((r = uv_poll_init(&d->loop, &d->udp_poll, d->udp.fd)) < 0)
+		goto fail;
+	d->handles |= H_UDP;
+	if ((r = uv_poll_init(&d->loop, &d->tun_poll, d->tun.fd)) < 0)
+		goto fail;
+	d->handles |= H_TUN;
+	if ((r = uv_timer_init(&d->loop, &d->hip_timer)) < 0)
+		goto fail;
+	d->handles |= H_HIP_TIMER;
+	if ((r = uv_timer_init(&d->loop, &d->boot_timer)) < 0)
+		goto fail;
+	d->handles |= H_BOOT_TIMER;
+	if ((r = uv_timer_init(&d->loop, &d->stop_timer)) < 0)
+		goto fail;
+	d->handles |= H_STOP_TIMER;
+	if ((r = uv_signal_start(&d->sigint, on_signal, SIGINT)) < 0 ||
+	    (r = uv_signal_start(&d->sigterm, on_signal, SIGTERM)) < 0 ||
+	    (r = uv_poll_start(&d->udp_poll, UV_READABLE, on_udp)) < 0 ||
+	    (r = uv_poll_start(&d->tun_poll, UV_READABLE, on_tun)) < 0)
+		goto fail;
+	if (d->cfg.n_bootstrap && (r = uv_timer_start(&d->boot_timer, on_boot_timer,
+	                                              BOOTSTRAP_RETRY_MS, BOOTSTRAP_RETRY_MS)) < 0)
+		goto fail;
+	return 0;
+fail:
+	log_msg(LOG_ERR, "event loop setup failed: %s", uv_strerror(r));
+	close_handles(d);
+	uv_run(&d->loop, UV_RUN_DEFAULT); /* completes the closes */
+	return -EIO;
+}
+
+int daemon_new(const struct config *cfg, struct daemon **ret)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	d->tun.fd = -1;
+	d->udp.fd = -1;
+	d->rl_hip = (struct ratelimit)RATELIMIT_INIT(5000, 10);
+	d->rl_esp = (struct ratelimit)RATELIMIT_INIT(5000, 10);
+	d->rl_tun = (struct ratelimit)RATELIMIT_INIT(5000, 10);
+	d->rl_send = (struct ratelimit)RATELIMIT_INIT(5000, 10);
+	d->rl_locator = (struct ratelimit)RATELIMIT_INIT(60000, 5);
+	d->rl_icmp = (struct ratelimit)RATELIMIT_INIT(1000, 10);
+	r = uv_loop_init(&d->loop);
+	if (r < 0) {
+		free(d);
+		return -EIO;
+	}
+	d->loop_ready = true;
+	*ret = d;
+	return 0;
+}
+
+int daemon_start(struct daemon *d)
+{
+	struct hip_config hc;
+	struct hip_ops ops = {.ctx = d, .send = ops_send, .event = ops_event};
+	char err[CONFIG_ERR_MAX + CONFIG_PATH_MAX];
+	char h[HIT_STRLEN];
+	int r;
+
+	r = check_bootstrap(d);
+	if (r < 0)
+		return r;
+	r = daemon_load_identity(&d->cfg, &d->id, err, sizeof(err));
+	if (r < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		return r;
+	}
+	d->hit = *identity_hit(d->id);
+	log_msg(LOG_NOTICE, "idlocd %s starting, HIT %s", IDLOC_VERSION, hit_format(&d->hit, h));
+
+	if (d->cfg.key_log[0]) {
+		r = keylog_open(d->cfg.key_log, &d->keylog);
+		if (r < 0) {
+			log_errno(LOG_ERR, r, "[debug] key-log '%s': cannot open", d->cfg.key_log);
+			goto err_identity;
+		}
+		log_msg(LOG_WARNING,
+		        "[debug] key-log is set: ESP session keys are being exported to '%s'; "
+		        "anyone who can read it can decrypt the traffic",
+		        d->cfg.key_log);
+	}
+
+	r = tun_open(d->cfg.device, &d->tun);
+	if (r < 0) {
+		log_msg(LOG_ERR, "cannot open TUN device '%s': %s%s", d->cfg.device, strerror(-r),
+		        r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN and /dev/net/tun)"
+		        : r == -EBUSY               ? " (in use by another process)"
+		                                    : "");
+		goto err_keylog;
+	}
+	r = configure_tun(d);
+	if (r < 0)
+		goto err_tun;
+	log_msg(LOG_NOTICE, "TUN %s up, MTU %u", d->tun.name, d->cfg.mtu);
+
+	r = udp_open(d->cfg.port, &d->udp);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot bind UDP port %u", d->cfg.port);
+		goto err_tun;
+	}
+	r = udp_batch_init(&d->batch);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "UDP receive buffers");
+		goto err_udp;
+	}
+	log_msg(LOG_NOTICE, "listening on UDP port %u%s", d->udp.port,
+	        d->udp.family == AF_INET ? " (IPv4 only)" : "");
+
+	r = peers_new(&d->peers);
+	if (r < 0)
+		goto err_udp;
+	hip_config_default(&hc);
+	hc.puzzle_k = (uint8_t)d->cfg.puzzle_difficulty;
+	hc.retransmit_ms = d->cfg.retransmit_ms;
+	hc.max_retransmits = d->cfg.max_retransmits;
+	r = hip_host_new(d->id, &hc, &ops, now_ms(d), &d->hip);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "HIP engine setup failed");
+		goto err_peers;
+	}
+
+	r = start_handles(d);
+	if (r < 0)
+		goto err_hip;
+	connect_bootstrap(d);
+	return 0;
+
+err_hip:
+	d->hip = hip_host_free(d->hip);
+err_peers:
+	d->peers = peers_free(d->peers);
+err_udp:
+	udp_batch_done(&d->batch);
+	udp_close(&d->udp);
+err_tun:
+	/* Not persistent: closing the fd deletes the device, address and route. */
+	tun_close(&d->tun);
+err_keylog:
+	d->keylog = keylog_free(d->keylog);
+err_identity:
+	d->id = identity_free(d->id);
+	return r;
+}
+
+int daemon_run(struct daemon *d)
+{
+	int r;
+
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	/* Everything below runs with the handles closed. */
+	d->hip = hip_host_free(d->hip); /* DESTROYED events drop the peers */
+	d->peers = peers_free(d->peers);
+	udp_batch_done(&d->batch);
+	udp_close(&d->udp);
+	tun_close(&d->tun);
+	d->keylog = keylog_free(d->keylog);
+	d->id = identity_free(d->id);
+	r = uv_loop_close(&d->loop);
+	d->loop_ready = false;
+	if (r < 0) {
+		log_msg(LOG_ERR, "event loop did not close cleanly: %s", uv_strerror(r));
+		return -EBUSY;
+	}
+	log_msg(LOG_NOTICE, "stopped");
+	return 0;
+}
+
+struct daemon *daemon_free(struct daemon *d)
+{
+	if (!d)
+		return NULL;
+	if (d->loop_ready) {
+		close_handles(d);
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+		(void)uv_loop_close(&d->loop);
+	}
+	d->hip = hip_host_free(d->hip);
+	d->peers = peers_free(d->peers);
+	udp_batch_done(&d->batch);
+	udp_close(&d->udp);
+	tun_close(&d->tun);
+	d->keylog = keylog_free(d->keylog);
+	d->id = identity_free(d->id);
+	memzero(d, sizeof(*d));
+	free(d);
+	return NULL;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* netlink.c: interface configuration over rtnetlink (libmnl). */
+#include "net/netlink.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <stdbool.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* MNL_SOCKET_BUFFER_SIZE is computed at run time; 8 KiB is its upper bound. */
+#define NL_BUF 8192
+
+struct netlink {
+	struct mnl_socket *sock;
+	unsigned portid;
+	unsigned seq;
+};
+
+int netlink_open(struct netlink **ret)
+{
+	struct netlink *nl = calloc(1, sizeof(*nl));
+	int r;
+
+	if (!nl)
+		return -ENOMEM;
+	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->sock) {
+		r = -errno;
+		free(nl);
+		return r;
+	}
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		mnl_socket_close(nl->sock);
+		free(nl);
+		return r;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (unsigned)time(NULL);
+	*ret = nl;
+	return 0;
+}
+
+struct netlink *netlink_free(struct netlink *nl)
+{
+	if (nl) {
+		mnl_socket_close(nl->sock);
+		free(nl);
+	}
+	return NULL;
+}
+
+/* Sends one request with NLM_F_ACK and waits for its acknowledgement. */
+static int transact(struct netlink *nl, struct nlmsghdr *req)
+{
+	char buf[NL_BUF];
+	unsigned seq = ++nl->seq;
+	ssize_t n;
+	int r;
+
+	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	req->nlmsg_seq = seq;
+	if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EINTR ? -EINTR : -errno;
+		/* mnl_cb_run turns NLMSG_ERROR into -1 with errno set, and an
+		 * acknowledgement (error 0) into MNL_CB_STOP. */
+		r = mnl_cb_run(buf, (size_t)n, seq, nl->portid, NULL, NULL);
+		if (r < 0)
+			return errno ? -errno : -EIO;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static int link_change(struct netlink *nl, int ifindex, unsigned mtu, bool up)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	h->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	if (up) {
+		ifi->ifi_flags = IFF_UP;
+		ifi->ifi_change = IFF_UP;
+	}
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
+	return transact(nl, h);
+}
+
+int netlink_link_set_mtu(struct netlink *nl, int ifindex, unsigned mtu)
+{
+	if (mtu == 0)
+		return -EINVAL;
+	return link_change(nl, ifindex, mtu, false);
+}
+
+int netlink_link_set_up(struct netlink *nl, int ifindex)
+{
+	return link_change(nl, ifindex, 0, true);
+}
+
+int netlink_addr_add6(struct netlink *nl, int ifindex, const uint8_t addr[16], unsigned plen)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	if (plen > 128)
+		return -EINVAL;
+	h->nlmsg_type = RTM_NEWADDR;
+	/* REPLACE: a restart over a persistent device of the same name is not
+	 * an error. */
+	h->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = (unsigned char)plen;
+	ifa->ifa_flags = IFA_F_NODAD;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned)ifindex;
+	mnl_attr_put(h, IFA_LOCAL, 16, addr);
+	mnl_attr_put(h, IFA_ADDRESS, 16, addr);
+	mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
+	return transact(nl, h);
+}
+
+int netlink_route_add6(struct netlink *nl, int ifindex, const uint8_t prefix[16], unsigned plen)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rt;
+
+	if (plen > 128)
+		return -EINVAL;
+	h->nlmsg_type = RTM_NEWROUTE;
+	/* EXCL: a second idlocd in the same namespace must not steal the route. */
+	h->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
+	rt->rtm_family = AF_INET6;
+	rt->rtm_dst_len = (unsigned char)plen;
+	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_protocol = RTPROT_STATIC;
+	rt->rtm_scope = RT_SCOPE_UNIVERSE;
+	rt->rtm_type = RTN_UNICAST;
+	mnl_attr_put(h, RTA_DST, 16, prefix);
+	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)ifindex);
+	return transact(nl, h);
+}
