@@ -385,6 +385,13 @@ static void request_rekey(struct daemon *d, struct peer *p, uint64_t now)
 		return;
 	p->rekey_next = now + REKEY_RETRY_MS;
 	r = hip_host_rekey(d->hip, p->assoc, now);
+	if (r == -ERANGE) {
+		/* KEYMAT is used up: only a new base exchange (fresh Diffie-Hellman)
+		 * can key this peer again. Close; the next base exchange reopens it. */
+		log_msg(LOG_NOTICE, "HIP association with %s: key material exhausted, closing",
+		        hit_format(&p->hit, h));
+		r = hip_host_close(d->hip, p->assoc, now);
+	}
 	if (r < 0)
 		log_errno(LOG_WARNING, r, "HIP association with %s: cannot start a rekey",
 		          hit_format(&p->hit, h));
