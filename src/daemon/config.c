@@ -609,9 +609,9 @@ void config_init(struct config *cfg)
 {
 	*cfg = (struct config){
 	        .port = CONFIG_DEFAULT_PORT,
-	        .state_dir = "/var/lib/idloc",
-	        .control = "/run/idloc/idloc.sock",
-	        .device = "idloc0",
+	        .state_dir = IDLOC_DEFAULT_STATE_DIR,
+	        .control = IDLOC_DEFAULT_CONTROL,
+	        .device = IDLOC_DEFAULT_TUN,
 	        .lsi_prefix = UINT32_C(100) << 24 | UINT32_C(64) << 16, /* 100.64.0.0/10 */
 	        .lsi_prefix_len = 10,
 	        .mtu = 1400,

@@ -12,8 +12,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define CONFIG_DEFAULT_PATH  "/etc/idloc/idloc.conf"
-#define CONFIG_DEFAULT_PORT  10500
+#include "idloc/idloc.h"
+
+#define CONFIG_DEFAULT_PATH  IDLOC_DEFAULT_CONFIG
+#define CONFIG_DEFAULT_PORT  IDLOC_DEFAULT_PORT
 #define CONFIG_STUN_PORT     3478
 #define CONFIG_DNS_PORT      53
 #define CONFIG_MAX_BOOTSTRAP 16

@@ -8,13 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "idloc/idloc.h"
 #include "common/hit.h"
 #include "common/log.h"
 #include "crypto/identity.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
-
-#define EXIT_USAGE 2
 
 static void usage(FILE *f)
 {
@@ -42,7 +41,7 @@ static void usage(FILE *f)
 static int usage_error(const char *what, const char *arg, const char *hint)
 {
 	fprintf(stderr, "idlocd: %s '%s'%s\nTry 'idlocd --help'.\n", what, arg, hint);
-	return EXIT_USAGE;
+	return IDLOC_EXIT_USAGE;
 }
 
 static int print_hit(const struct config *cfg)
@@ -53,11 +52,11 @@ static int print_hit(const struct config *cfg)
 
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err);
-		return EXIT_FAILURE;
+		return IDLOC_EXIT_FAILED;
 	}
 	printf("%s\n", hit_format(identity_hit(id), h));
 	identity_free(id);
-	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return fflush(stdout) == 0 ? IDLOC_EXIT_OK : IDLOC_EXIT_FAILED;
 }
 
 static int run(const struct config *cfg)
@@ -67,13 +66,13 @@ static int run(const struct config *cfg)
 
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot set up the daemon");
-		return EXIT_FAILURE;
+		return IDLOC_EXIT_FAILED;
 	}
 	r = daemon_start(d);
 	if (r == 0)
 		r = daemon_run(d);
 	daemon_free(d);
-	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return r < 0 ? IDLOC_EXIT_FAILED : IDLOC_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -98,7 +97,7 @@ int main(int argc, char **argv)
 	int c, level, r;
 
 	if (!sets)
-		return EXIT_FAILURE;
+		return IDLOC_EXIT_FAILED;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:fl:s:Vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -125,11 +124,11 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("idlocd %s\n", IDLOC_VERSION);
 			free(sets);
-			return EXIT_SUCCESS;
+			return IDLOC_EXIT_OK;
 		case 'h':
 			usage(stdout);
 			free(sets);
-			return EXIT_SUCCESS;
+			return IDLOC_EXIT_OK;
 		case ':':
 			free(sets);
 			return usage_error("missing argument for option", argv[optind - 1], "");
@@ -158,7 +157,7 @@ int main(int argc, char **argv)
 	}
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err);
-		return EXIT_FAILURE;
+		return IDLOC_EXIT_FAILED;
 	}
 	if (want_hit)
 		return print_hit(&cfg);

@@ -164,7 +164,9 @@ int hip_list8_decode(const struct hip_param *p, struct hip_list8 *ret)
 		return -EBADMSG;
 	memset(ret, 0, sizeof(*ret));
 	/* The low nibble of a HIT suite byte is reserved: ignored. */
-	for (size_t i = 0; i < p->len; i++)
+	/* The second bound is redundant with the check above; gcc -O3 cannot see
+	 * that and warns (stringop-overflow). */
+	for (size_t i = 0; i < p->len && i < HIP_LIST_MAX; i++)
 		ret->ids[i] = suites ? (uint8_t)(p->val[i] >> 4) : p->val[i];
 	ret->n = p->len;
 	return 0;
