@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HIT_LEN 16
+#define HIT_LEN    16
 #define HIT_STRLEN 46 /* INET6_ADDRSTRLEN */
 
 struct hit {

@@ -12,9 +12,9 @@
 static int log_level = LOG_INFO;
 
 static const char *const level_names[] = {
-	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
-	[LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
+        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
+        [LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
 };
 
 void log_set_level(int prio)
@@ -53,7 +53,7 @@ static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	fprintf(stderr, "%lld.%03ld %s: %s%s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
-		level_names[prio & 7], line, suffix ? suffix : "");
+	        level_names[prio & 7], line, suffix ? suffix : "");
 }
 
 void log_msg(int prio, const char *fmt, ...)
@@ -99,7 +99,8 @@ void log_ratelimited(struct ratelimit *rl, uint64_t now_ms, int prio, const char
 	if (prio > log_level || !ratelimit_allow(rl, now_ms))
 		return;
 	if (rl->suppressed) {
-		snprintf(suffix, sizeof(suffix), " (%u similar messages suppressed)", rl->suppressed);
+		snprintf(suffix, sizeof(suffix), " (%u similar messages suppressed)",
+		         rl->suppressed);
 		rl->suppressed = 0;
 	}
 	va_start(ap, fmt);

@@ -27,8 +27,11 @@ struct ratelimit {
 	unsigned suppressed;
 };
 
-#define RATELIMIT_INIT(interval, b) {.interval_ms = (interval), .burst = (b)}
+#define RATELIMIT_INIT(interval, b)                     \
+	{                                               \
+		.interval_ms = (interval), .burst = (b) \
+	}
 
 bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ms);
 void log_ratelimited(struct ratelimit *rl, uint64_t now_ms, int prio, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
+        PRINTF_LIKE(4, 5);

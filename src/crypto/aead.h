@@ -19,9 +19,9 @@ int aead_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead *
 struct aead *aead_free(struct aead *a);
 /* Encrypts len bytes of in to out (which may equal in) and writes the tag. */
 int aead_seal(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN], const uint8_t *aad,
-	      size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
-	      uint8_t tag[AEAD_TAG_LEN]);
+              size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
+              uint8_t tag[AEAD_TAG_LEN]);
 /* Verifies and decrypts; -EBADMSG on a bad tag (out is then undefined). */
 int aead_open(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN], const uint8_t *aad,
-	      size_t aadlen, const uint8_t *in, size_t len, const uint8_t tag[AEAD_TAG_LEN],
-	      uint8_t *out);
+              size_t aadlen, const uint8_t *in, size_t len, const uint8_t tag[AEAD_TAG_LEN],
+              uint8_t *out);

@@ -10,7 +10,7 @@
 #include <mbedtls/ecp.h>
 
 #include "common/bytes.h"
-#include "crypto/random.h"
+#include "crypto/mbed.h"
 
 #define P256_COORD_LEN 32
 
@@ -22,25 +22,6 @@ struct dh {
 	mbedtls_mpi d;
 	mbedtls_ecp_point q;
 };
-
-static int rng(void *ctx, unsigned char *buf, size_t len)
-{
-	(void)ctx;
-	return crypto_random(buf, len) == 0 ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
-}
-
-static int ecp_error(int mbedtls_err)
-{
-	switch (mbedtls_err) {
-	case 0:
-		return 0;
-	case MBEDTLS_ERR_MPI_ALLOC_FAILED:
-	case MBEDTLS_ERR_ECP_ALLOC_FAILED:
-		return -ENOMEM;
-	default:
-		return -EIO;
-	}
-}
 
 int dh_generate(uint8_t group, struct dh **ret)
 {
@@ -59,11 +40,11 @@ int dh_generate(uint8_t group, struct dh **ret)
 	mbedtls_ecp_group_init(&grp);
 	r = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1);
 	if (r == 0)
-		r = mbedtls_ecdh_gen_public(&grp, &dh->d, &dh->q, rng, NULL);
+		r = mbedtls_ecdh_gen_public(&grp, &dh->d, &dh->q, mbed_rng, NULL);
 	mbedtls_ecp_group_free(&grp);
 	if (r != 0) {
 		dh_free(dh);
-		return ecp_error(r);
+		return mbed_error(r);
 	}
 	*ret = dh;
 	return 0;
@@ -128,14 +109,14 @@ int dh_shared(const struct dh *dh, const uint8_t *peer, size_t len, uint8_t *out
 	mbedtls_ecp_group_init(&grp);
 	mbedtls_ecp_point_init(&p);
 	mbedtls_mpi_init(&z);
-	r = ecp_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
+	r = mbed_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
 	if (r == 0)
 		r = read_peer_point(&grp, peer, len, &p);
 	if (r == 0)
-		r = ecp_error(mbedtls_ecdh_compute_shared(&grp, &z, &p, &dh->d, rng, NULL));
+		r = mbed_error(mbedtls_ecdh_compute_shared(&grp, &z, &p, &dh->d, mbed_rng, NULL));
 	/* The shared secret is the X coordinate, fixed length (RFC 5903 section 7). */
 	if (r == 0)
-		r = ecp_error(mbedtls_mpi_write_binary(&z, out, P256_COORD_LEN));
+		r = mbed_error(mbedtls_mpi_write_binary(&z, out, P256_COORD_LEN));
 	mbedtls_mpi_free(&z);
 	mbedtls_ecp_point_free(&p);
 	mbedtls_ecp_group_free(&grp);

@@ -20,7 +20,7 @@
 
 #include "common/bytes.h"
 #include "crypto/hash.h"
-#include "crypto/random.h"
+#include "crypto/mbed.h"
 
 #define P256_COORD_LEN    32
 #define P256_SEC1_LEN     (1 + 2 * P256_COORD_LEN) /* 0x04 | X | Y */
@@ -50,26 +50,6 @@ struct hi_pub {
 	mbedtls_ecp_point q;
 	struct hit hit;
 };
-
-static int rng(void *ctx, unsigned char *buf, size_t len)
-{
-	(void)ctx;
-	return crypto_random(buf, len) == 0 ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
-}
-
-static int ecp_error(int mbedtls_err)
-{
-	switch (mbedtls_err) {
-	case 0:
-		return 0;
-	case MBEDTLS_ERR_MPI_ALLOC_FAILED:
-	case MBEDTLS_ERR_ECP_ALLOC_FAILED:
-	case MBEDTLS_ERR_PK_ALLOC_FAILED:
-		return -ENOMEM;
-	default:
-		return -EIO;
-	}
-}
 
 /* ---- HI encoding: the one place that decides the HOST_ID public-key bytes ----
  *
@@ -112,7 +92,7 @@ static int hi_decode(const uint8_t *hi, size_t len, mbedtls_ecp_point *q)
 	if (point[0] != SEC1_UNCOMPRESSED)
 		return -EBADMSG;
 	mbedtls_ecp_group_init(&grp);
-	r = ecp_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
+	r = mbed_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
 	if (r == 0 && (mbedtls_ecp_point_read_binary(&grp, q, point, P256_SEC1_LEN) != 0 ||
 	               mbedtls_ecp_check_pubkey(&grp, q) != 0))
 		r = -EBADMSG;
@@ -221,7 +201,7 @@ static int identity_complete(struct identity *id)
 		return -EPROTONOSUPPORT;
 	if (mbedtls_ecp_check_privkey(&kp->grp, &kp->d) != 0)
 		return -EBADMSG;
-	r = ecp_error(mbedtls_ecp_mul(&kp->grp, &kp->Q, &kp->d, &kp->grp.G, rng, NULL));
+	r = mbed_error(mbedtls_ecp_mul(&kp->grp, &kp->Q, &kp->d, &kp->grp.G, mbed_rng, NULL));
 	if (r == 0)
 		r = hi_encode(&kp->Q, id->hi);
 	if (r == 0)
@@ -235,8 +215,9 @@ static int identity_keygen(struct identity *id)
 
 	r = mbedtls_pk_setup(&id->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
 	if (r == 0)
-		r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(id->pk), rng, NULL);
-	return r == 0 ? identity_complete(id) : ecp_error(r);
+		r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(id->pk), mbed_rng,
+		                        NULL);
+	return r == 0 ? identity_complete(id) : mbed_error(r);
 }
 
 int identity_generate(struct identity **ret)
@@ -292,7 +273,7 @@ int identity_sign(const struct identity *id, const void *data, size_t len, uint8
 	r = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1);
 	if (r == 0)
 		r = mbedtls_ecdsa_sign_det_ext(&grp, &rr, &ss, &kp->d, h, hash_len(HASH_SHA384),
-		                               MBEDTLS_MD_SHA384, rng, NULL);
+		                               MBEDTLS_MD_SHA384, mbed_rng, NULL);
 	if (r == 0)
 		r = mbedtls_mpi_write_binary(&rr, sig, P256_COORD_LEN);
 	if (r == 0)
@@ -301,7 +282,7 @@ int identity_sign(const struct identity *id, const void *data, size_t len, uint8
 	mbedtls_mpi_free(&ss);
 	mbedtls_ecp_group_free(&grp);
 	if (r != 0)
-		return ecp_error(r);
+		return mbed_error(r);
 	*ret_siglen = P256_SIG_LEN;
 	return 0;
 }
@@ -606,11 +587,11 @@ int hi_pub_verify(const struct hi_pub *pub, const void *data, size_t len, const 
 	mbedtls_ecp_group_init(&grp);
 	mbedtls_mpi_init(&rr);
 	mbedtls_mpi_init(&ss);
-	r = ecp_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
+	r = mbed_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
 	if (r == 0)
-		r = ecp_error(mbedtls_mpi_read_binary(&rr, sig, P256_COORD_LEN));
+		r = mbed_error(mbedtls_mpi_read_binary(&rr, sig, P256_COORD_LEN));
 	if (r == 0)
-		r = ecp_error(mbedtls_mpi_read_binary(&ss, sig + P256_COORD_LEN, P256_COORD_LEN));
+		r = mbed_error(mbedtls_mpi_read_binary(&ss, sig + P256_COORD_LEN, P256_COORD_LEN));
 	/* Range check r, s in [1, n-1] here too rather than trusting the library's. */
 	if (r == 0 && (mbedtls_mpi_cmp_int(&rr, 1) < 0 || mbedtls_mpi_cmp_mpi(&rr, &grp.N) >= 0 ||
 	               mbedtls_mpi_cmp_int(&ss, 1) < 0 || mbedtls_mpi_cmp_mpi(&ss, &grp.N) >= 0))

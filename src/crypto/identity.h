@@ -10,13 +10,13 @@
 
 #include "common/hit.h"
 
-#define HI_ALG_ECDSA          7  /* HI and signature algorithm ID */
-#define HI_ECDSA_CURVE_P256   1
-#define HI_MAX_LEN            128
-#define SIG_MAX_LEN           96
-#define HIT_SUITE_ECDSA       2  /* OGA ID; RHASH = SHA-384 */
-#define HIT_SUITE_RSA_DSA     1  /* SHA-256 */
-#define HIT_SUITE_ECDSA_LOW   3  /* SHA-1 */
+#define HI_ALG_ECDSA        7 /* HI and signature algorithm ID */
+#define HI_ECDSA_CURVE_P256 1
+#define HI_MAX_LEN          128
+#define SIG_MAX_LEN         96
+#define HIT_SUITE_ECDSA     2 /* OGA ID; RHASH = SHA-384 */
+#define HIT_SUITE_RSA_DSA   1 /* SHA-256 */
+#define HIT_SUITE_ECDSA_LOW 3 /* SHA-1 */
 
 struct identity;
 struct hi_pub;
@@ -35,7 +35,7 @@ const uint8_t *identity_hi(const struct identity *id, size_t *ret_len);
 const struct hit *identity_hit(const struct identity *id);
 /* Signs data with the algorithm's hash; writes the raw signature (r||s for ECDSA). */
 int identity_sign(const struct identity *id, const void *data, size_t len, uint8_t *sig,
-		  size_t *ret_siglen);
+                  size_t *ret_siglen);
 
 /* A peer's public Host Identity from the HOST_ID fields; -EBADMSG if malformed,
  * -EPROTONOSUPPORT for algorithms or curves we do not support. */
@@ -45,7 +45,7 @@ uint16_t hi_pub_algorithm(const struct hi_pub *pub);
 const struct hit *hi_pub_hit(const struct hi_pub *pub);
 /* 0 when sig is a valid signature of data, -EBADMSG otherwise. */
 int hi_pub_verify(const struct hi_pub *pub, const void *data, size_t len, const uint8_t *sig,
-		  size_t siglen);
+                  size_t siglen);
 
 /* ORCHIDv2 (RFC 7343): HIT = 2001:20::/28 | OGA(4) | middle 96 bits of
  * RHASH(context-id | hi). -EPROTONOSUPPORT for an unknown suite. */

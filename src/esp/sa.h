@@ -15,7 +15,7 @@
 
 struct aead;
 
-#define ESP_HDR_LEN      8  /* SPI + sequence */
+#define ESP_HDR_LEN      8 /* SPI + sequence */
 #define ESP_IV_LEN       8
 #define ESP_ICV_LEN      16
 #define ESP_MAX_OVERHEAD (ESP_HDR_LEN + ESP_IV_LEN + 3 + 2 + ESP_ICV_LEN)
@@ -24,14 +24,14 @@ struct aead;
 #define ESP_GCM_SALT_LEN 4
 #define ESP_KEYMAT_LEN   (ESP_GCM_KEY_LEN + ESP_GCM_SALT_LEN)
 /* Rekey well before the 32-bit sequence number wraps (no ESN). */
-#define ESP_REKEY_SEQ    (UINT32_MAX - (1u << 24))
+#define ESP_REKEY_SEQ (UINT32_MAX - (1u << 24))
 
 struct esp_sa {
 	uint32_t spi;
 	uint16_t suite;
 	struct aead *aead;
 	uint8_t salt[ESP_GCM_SALT_LEN];
-	uint64_t seq; /* outbound: last sequence number used; inbound: unused */
+	uint64_t seq;                /* outbound: last sequence number used; inbound: unused */
 	struct replay_window replay; /* inbound only */
 	uint64_t packets;
 	uint64_t bytes;
@@ -41,8 +41,7 @@ struct esp_sa {
  * and that is never in the reserved range 0-255. */
 uint32_t esp_spi_random(void);
 /* keymat is ESP_KEYMAT_LEN bytes (key | salt). -EPROTONOSUPPORT for other suites. */
-int esp_sa_init(struct esp_sa *sa, uint32_t spi, uint16_t suite, const uint8_t *keymat,
-		size_t len);
+int esp_sa_init(struct esp_sa *sa, uint32_t spi, uint16_t suite, const uint8_t *keymat, size_t len);
 void esp_sa_done(struct esp_sa *sa);
 /* True once the outbound sequence number passed ESP_REKEY_SEQ. */
 bool esp_sa_needs_rekey(const struct esp_sa *sa);
@@ -51,11 +50,11 @@ size_t esp_encap_size(size_t len);
 /* Encapsulates payload with next_header into out; returns the ESP packet length or
  * -ENOSPC, -EOVERFLOW (sequence exhausted: the SA must be rekeyed). */
 int esp_encap(struct esp_sa *sa, uint8_t next_header, const uint8_t *payload, size_t len,
-	      uint8_t *out, size_t cap);
+              uint8_t *out, size_t cap);
 /* The SPI of an ESP packet, or 0 if too short to be one. */
 uint32_t esp_peek_spi(const uint8_t *pkt, size_t len);
 /* Verifies (replay + ICV) and decrypts into out; returns the payload length and
  * sets *ret_next_header. -EBADMSG malformed or forged, -EALREADY/-ERANGE replayed.
  * A rejected packet leaves the SA untouched. */
 int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
-	      uint8_t *ret_next_header);
+              uint8_t *ret_next_header);

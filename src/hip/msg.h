@@ -47,7 +47,7 @@ int hip_msg_index(const struct hip_msg *m, uint16_t type);
 /* The Internet checksum over the pseudo-header and packet (section 5.1.1); src and
  * dst are 4 or 16 byte addresses. For raw-IP transport; over UDP it is zero. */
 uint16_t hip_checksum(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *pkt,
-		      size_t len);
+                      size_t len);
 
 /* A builder over a caller buffer. Errors are sticky: check hip_builder_finish. */
 struct hip_builder {
@@ -59,7 +59,7 @@ struct hip_builder {
 };
 
 void hip_builder_init(struct hip_builder *b, uint8_t *buf, size_t cap, uint8_t type,
-		      const struct hit *sender, const struct hit *receiver);
+                      const struct hit *sender, const struct hit *receiver);
 /* Appends a TLV of the given content length, zero-filled and padded, and returns
  * a pointer to its contents (or NULL with b->err set on overflow or when the type
  * is lower than the previous parameter's). */
@@ -68,7 +68,7 @@ int hip_builder_param_copy(struct hip_builder *b, uint16_t type, const void *val
 /* Appends HIP_MAC (or HIP_MAC_2 with the extra HOST_ID TLV bytes) computed over
  * the packet so far, per section 6.4.1. */
 int hip_builder_mac(struct hip_builder *b, uint16_t type, enum hash_alg alg, const uint8_t *key,
-		    size_t keylen, const uint8_t *extra_tlv, size_t extra_len);
+                    size_t keylen, const uint8_t *extra_tlv, size_t extra_len);
 /* Appends HIP_SIGNATURE, or HIP_SIGNATURE_2 (receiver HIT and PUZZLE #I and
  * Opaque zeroed while signing, section 5.2.15). */
 int hip_builder_sign(struct hip_builder *b, uint16_t type, const struct identity *id);
@@ -78,7 +78,7 @@ int hip_builder_finish(struct hip_builder *b);
 /* Verifies the HIP_MAC / HIP_MAC_2 parameter of type `type` in m.
  * 0, -ENOENT if absent, -EBADMSG if wrong. */
 int hip_msg_verify_mac(const struct hip_msg *m, uint16_t type, enum hash_alg alg,
-		       const uint8_t *key, size_t keylen, const uint8_t *extra_tlv,
-		       size_t extra_len);
+                       const uint8_t *key, size_t keylen, const uint8_t *extra_tlv,
+                       size_t extra_len);
 /* Verifies the HIP_SIGNATURE / HIP_SIGNATURE_2 parameter of type `type`. */
 int hip_msg_verify_sig(const struct hip_msg *m, uint16_t type, const struct hi_pub *pub);

@@ -12,7 +12,7 @@
 
 /* Searches J from a random start; -ETIME after max_tries attempts. */
 int puzzle_solve(enum hash_alg alg, const uint8_t *i, size_t ilen, const struct hit *hit_i,
-		 const struct hit *hit_r, uint8_t k, uint64_t max_tries, uint8_t *ret_j);
+                 const struct hit *hit_r, uint8_t k, uint64_t max_tries, uint8_t *ret_j);
 /* 0 when J solves the puzzle, -EBADMSG otherwise. */
 int puzzle_verify(enum hash_alg alg, const uint8_t *i, size_t ilen, const struct hit *hit_i,
-		  const struct hit *hit_r, uint8_t k, const uint8_t *j);
+                  const struct hit *hit_r, uint8_t k, const uint8_t *j);

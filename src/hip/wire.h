@@ -3,13 +3,13 @@
  * Sources and verification status: ../shared/docs/hip-reference.md sections 1.2-1.6. */
 #pragma once
 
-#define HIP_VERSION       2
-#define HIP_NEXT_HEADER   59 /* IPPROTO_NONE */
-#define HIP_PROTO         139
-#define HIP_HDR_LEN       40
-#define HIP_MAX_PACKET    2048 /* (255 + 1) * 8 */
-#define HIP_UDP_PORT      10500
-#define HIP_CONTROL_A     0x0001
+#define HIP_VERSION     2
+#define HIP_NEXT_HEADER 59 /* IPPROTO_NONE */
+#define HIP_PROTO       139
+#define HIP_HDR_LEN     40
+#define HIP_MAX_PACKET  2048 /* (255 + 1) * 8 */
+#define HIP_UDP_PORT    10500
+#define HIP_CONTROL_A   0x0001
 
 enum hip_packet_type {
 	HIP_I1 = 1,
@@ -57,7 +57,7 @@ enum hip_param_type {
 };
 
 /* Critical parameters have the lowest bit of the type set. */
-#define HIP_PARAM_CRITICAL(t) (((t) & 1) != 0)
+#define HIP_PARAM_CRITICAL(t) (((t)&1) != 0)
 
 enum hip_cipher_id {
 	HIP_CIPHER_NULL = 1,
