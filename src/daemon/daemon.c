@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon.c: idlocd's event loop: the startup ladder, the datapath between the
- * TUN device, the HIP engine, ESP and the UDP socket, and graceful shutdown.
+/* daemon.c: idlocd's event loop: the startup ladder, the HIP engine's glue to
+ * the peer table and the key log, and graceful shutdown.
  *
- *   TUN --IPv6 to a HIT--> BEET strip --> ESP encap --> UDP (SPI first)
  *   UDP --zero marker--> HIP engine --events--> peers (SAs), key log
- *   UDP --SPI--> peers --> ESP decap --> BEET rebuild --> TUN
  *
- * One libuv loop, no threads; the engine is driven with uv_now() as its clock
- * and one timer armed from hip_host_next_timer(). */
+ * The packets themselves go through datapath.c, which this file hands the
+ * TUN and UDP fds' readiness to. One libuv loop, no threads; the engine is
+ * driven with uv_now() as its clock and one timer armed from
+ * hip_host_next_timer(). */
 #include "daemon/daemon.h"
 
 #include <errno.h>
@@ -24,25 +24,15 @@
 #include "common/log.h"
 #include "crypto/identity.h"
 #include "daemon/config.h"
+#include "daemon/datapath.h"
 #include "daemon/keylog.h"
 #include "daemon/peers.h"
-#include "esp/beet.h"
-#include "esp/sa.h"
 #include "hip/bex.h"
 #include "net/netlink.h"
 #include "net/tun.h"
 #include "net/udp.h"
 
-#define TUN_BURST          64    /* packets read per TUN wakeup */
-#define UDP_BURST_BATCHES  8     /* recvmmsg batches per UDP wakeup */
-#define TUN_BUF            65536 /* any IPv6 packet without jumbograms */
-#define ESP_BUF            (TUN_BUF + ESP_MAX_OVERHEAD)
-#define ICMP6_ERR_MAX      1280        /* RFC 4443 2.4 (c): error packets fit the minimum MTU */
 #define BOOTSTRAP_RETRY_MS (30 * 1000) /* a bootstrap peer that was down gets another I1 */
-#define REKEY_RETRY_MS     (10 * 1000)
-#define IPPROTO_ICMP6      58
-#define ICMP6_DST_UNREACH  1
-#define ICMP6_ADDR_UNREACH 3
 
 static const uint8_t orchid_prefix[16] = {0x20, 0x01, 0x00, 0x20};
 #define ORCHID_PLEN 28
@@ -55,12 +45,6 @@ enum {
 	H_HIP_TIMER = 1U << 4,
 	H_BOOT_TIMER = 1U << 5,
 	H_STOP_TIMER = 1U << 6,
-};
-
-struct daemon_stats {
-	uint64_t udp_short, udp_truncated, hip_dropped, esp_unknown_spi, esp_dropped;
-	uint64_t tun_ipv4, tun_not_hit, tun_bad, tun_foreign_src, tun_no_assoc, tun_pending;
-	uint64_t tun_write_err, udp_send_err;
 };
 
 struct daemon {
@@ -81,14 +65,7 @@ struct daemon {
 	struct udp_batch batch;
 	struct hip_host *hip;
 	struct peers *peers;
-
-	struct ratelimit rl_hip, rl_esp, rl_tun, rl_icmp, rl_send, rl_locator;
-	struct daemon_stats stats;
-
-	uint8_t tun_buf[TUN_BUF];
-	uint8_t esp_buf[ESP_BUF];
-	uint8_t decap_buf[BEET_IPV6_HDR_LEN + UDP_DGRAM_MAX];
-	uint8_t icmp_buf[ICMP6_ERR_MAX];
+	struct datapath dp;
 };
 
 static uint64_t now_ms(struct daemon *d)
@@ -155,16 +132,8 @@ static void hip_rearm(struct daemon *d)
 static int ops_send(void *ctx, const struct hip_locator *to, const uint8_t *pkt, size_t len)
 {
 	struct daemon *d = ctx;
-	char a[UDP_ADDRSTRLEN];
-	int r = udp_send_hip(&d->udp, (const struct sockaddr *)&to->addr, to->len, pkt, len);
 
-	if (r < 0) {
-		d->stats.udp_send_err++;
-		log_ratelimited(&d->rl_send, now_ms(d), LOG_WARNING,
-		                "sending HIP packet to %s failed: %s", loc_format(to, a),
-		                strerror(-r));
-	}
-	return r;
+	return datapath_send_hip(&d->dp, to, pkt, len, now_ms(d));
 }
 
 static void keylog_sas(struct daemon *d, const struct hip_esp_keys *k)
@@ -313,290 +282,22 @@ static void on_boot_timer(uv_timer_t *t)
 		connect_bootstrap(d);
 }
 
-/* ---- ICMPv6 errors back into the TUN ---- */
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += load_be16(p);
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-/* Destination unreachable, code 3 (address unreachable: no association for
- * that HIT), from our HIT to the sender, quoting as much of the packet as fits
- * in 1280 bytes. Never in answer to an ICMPv6 error or to a multicast or
- * unspecified source (RFC 4443 2.4 (e)); rate limited (2.4 (f)). */
-static void send_unreachable(struct daemon *d, const uint8_t *pkt, size_t len, uint64_t now)
-{
-	static const uint8_t unspecified[16];
-	const uint8_t *src = pkt + 8;
-	uint8_t *b = d->icmp_buf;
-	size_t quote = len < ICMP6_ERR_MAX - 48 ? len : ICMP6_ERR_MAX - 48;
-	size_t icmp_len = 8 + quote;
-	uint32_t sum = 0;
-	int r;
-
-	if (src[0] == 0xff || memcmp(src, unspecified, 16) == 0)
-		return;
-	if (pkt[6] == IPPROTO_ICMP6 && (len < 41 || pkt[40] < 128))
-		return;
-	if (!ratelimit_allow(&d->rl_icmp, now))
-		return;
-	memset(b, 0, 48);
-	store_be32(b, UINT32_C(6) << 28);
-	store_be16(b + 4, (uint16_t)icmp_len);
-	b[6] = IPPROTO_ICMP6;
-	b[7] = 64;
-	memcpy(b + 8, d->hit.b, 16);
-	memcpy(b + 24, src, 16);
-	b[40] = ICMP6_DST_UNREACH;
-	b[41] = ICMP6_ADDR_UNREACH;
-	memcpy(b + 48, pkt, quote);
-	/* Pseudo-header: source, destination, upper-layer length, next header. */
-	sum = csum_add(sum, b + 8, 32);
-	sum += (uint32_t)icmp_len;
-	sum += IPPROTO_ICMP6;
-	sum = csum_add(sum, b + 40, icmp_len);
-	store_be16(b + 42, csum_fold(sum));
-	r = tun_write(&d->tun, b, 40 + icmp_len);
-	if (r < 0)
-		d->stats.tun_write_err++;
-}
-
-/* ---- TUN -> ESP -> UDP ---- */
-
-/* Asks the engine for an UPDATE rekey; while one is under way (or after one
- * failed) the next attempt waits REKEY_RETRY_MS. */
-static void request_rekey(struct daemon *d, struct peer *p, uint64_t now)
-{
-	char h[HIT_STRLEN];
-	int r;
-
-	if (now < p->rekey_next || !p->assoc)
-		return;
-	p->rekey_next = now + REKEY_RETRY_MS;
-	r = hip_host_rekey(d->hip, p->assoc, now);
-	if (r == -ERANGE) {
-		/* KEYMAT is used up: only a new base exchange (fresh Diffie-Hellman)
-		 * can key this peer again. Close; the next base exchange reopens it. */
-		log_msg(LOG_NOTICE, "HIP association with %s: key material exhausted, closing",
-		        hit_format(&p->hit, h));
-		r = hip_host_close(d->hip, p->assoc, now);
-	}
-	if (r < 0)
-		log_errno(LOG_WARNING, r, "HIP association with %s: cannot start a rekey",
-		          hit_format(&p->hit, h));
-	else
-		log_msg(LOG_INFO, "HIP association with %s: rekeying", hit_format(&p->hit, h));
-	hip_rearm(d);
-}
-
-static void tun_packet(struct daemon *d, const uint8_t *pkt, size_t len, uint64_t now)
-{
-	struct hit src, dst;
-	struct hip_assoc *a;
-	struct peer *p;
-	enum hip_state st;
-	uint8_t nh;
-	size_t off;
-	char h[HIT_STRLEN], l[UDP_ADDRSTRLEN];
-	int plen, n, r;
-
-	if (len >= 1 && pkt[0] >> 4 == 4) {
-		d->stats.tun_ipv4++; /* LSIs: a later milestone */
-		return;
-	}
-	plen = beet_ipv6_outbound(pkt, len, &src, &dst, &nh, &off);
-	if (plen < 0) {
-		d->stats.tun_bad++;
-		return;
-	}
-	if (!hit_is_orchid(&dst)) {
-		d->stats.tun_not_hit++; /* multicast, link-local chatter of the kernel */
-		return;
-	}
-	if (hit_cmp(&src, &d->hit) != 0) {
-		/* BEET rebuilds the header with our HIT as source; anything else
-		 * would reach the peer with a different source than it was sent. */
-		d->stats.tun_foreign_src++;
-		log_ratelimited(&d->rl_tun, now, LOG_INFO,
-		                "dropped packet to %s: source %s is not our HIT",
-		                hit_format(&dst, h), hit_format(&src, l));
-		return;
-	}
-	a = hip_host_find(d->hip, &dst);
-	if (!a) {
-		d->stats.tun_no_assoc++;
-		send_unreachable(d, pkt, off + (size_t)plen, now);
-		return;
-	}
-	p = hip_assoc_user(a);
-	st = hip_assoc_state(a);
-	/* R2-SENT has verified keys from a signed I2; waiting for ESTABLISHED
-	 * would stall a Responder's first packets for 4 retransmit periods. */
-	if (!p || (st != HIP_STATE_ESTABLISHED && st != HIP_STATE_R2_SENT)) {
-		d->stats.tun_pending++;
-		return;
-	}
-	n = esp_encap(&p->out, nh, pkt + off, (size_t)plen, d->esp_buf, sizeof(d->esp_buf));
-	if (n < 0) {
-		d->stats.esp_dropped++;
-		if (n == -EOVERFLOW)
-			request_rekey(d, p, now);
-		log_ratelimited(&d->rl_tun, now, LOG_WARNING, "dropped packet to %s: %s",
-		                hit_format(&dst, h), strerror(-n));
-		return;
-	}
-	const struct hip_locator *loc = hip_assoc_locator(a);
-	r = udp_send_esp(&d->udp, (const struct sockaddr *)&loc->addr, loc->len, d->esp_buf,
-	                 (size_t)n);
-	if (r < 0) {
-		d->stats.udp_send_err++;
-		log_ratelimited(&d->rl_send, now, LOG_WARNING, "sending ESP to %s failed: %s",
-		                loc_format(loc, l), strerror(-r));
-	}
-	if (esp_sa_needs_rekey(&p->out))
-		request_rekey(d, p, now);
-}
+/* ---- the data path's fds ---- */
 
 static void on_tun(uv_poll_t *h, int status, int events)
 {
 	struct daemon *d = h->data;
-	uint64_t now = now_ms(d);
 
-	if (status < 0) {
-		log_ratelimited(&d->rl_tun, now, LOG_WARNING, "TUN poll error: %s",
-		                uv_strerror(status));
-		return;
-	}
-	for (int i = 0; i < TUN_BURST; i++) {
-		ssize_t n = tun_read(&d->tun, d->tun_buf, sizeof(d->tun_buf));
-		if (n == 0)
-			break;
-		if (n < 0) {
-			log_ratelimited(&d->rl_tun, now, LOG_WARNING, "reading TUN failed: %s",
-			                strerror((int)-n));
-			break;
-		}
-		tun_packet(d, d->tun_buf, (size_t)n, now);
-	}
-}
-
-/* ---- UDP -> HIP or ESP -> TUN ---- */
-
-static void udp_esp(struct daemon *d, const struct udp_dgram *g, uint64_t now)
-{
-	uint32_t spi = esp_peek_spi(g->data, g->len);
-	const struct hip_locator *loc;
-	struct peer *p = NULL;
-	struct esp_sa *sa = spi ? peers_find_spi(d->peers, spi, now, &p) : NULL;
-	char a[UDP_ADDRSTRLEN], b[UDP_ADDRSTRLEN], h[HIT_STRLEN];
-	uint8_t nh;
-	int n, r;
-
-	if (!sa) {
-		d->stats.esp_unknown_spi++;
-		log_ratelimited(&d->rl_esp, now, LOG_INFO,
-		                "dropped ESP packet from %s: unknown SPI 0x%08x",
-		                udp_addr_format((const struct sockaddr *)&g->from, a), spi);
-		return;
-	}
-	n = esp_decap(sa, g->data, g->len, d->decap_buf + BEET_IPV6_HDR_LEN,
-	              sizeof(d->decap_buf) - BEET_IPV6_HDR_LEN, &nh);
-	if (n < 0) {
-		d->stats.esp_dropped++;
-		log_ratelimited(&d->rl_esp, now, LOG_INFO, "dropped ESP packet from %s: %s",
-		                udp_addr_format((const struct sockaddr *)&g->from, a),
-		                n == -EBADMSG ? "malformed or failed authentication"
-		                : n == -EALREADY || n == -ERANGE ? "replayed or too old"
-		                                                 : strerror(-n));
-		return;
-	}
-	if (p->assoc) {
-		hip_assoc_esp_received(p->assoc);
-		loc = hip_assoc_locator(p->assoc);
-		/* Authenticated, so accepted; following the peer to its new
-		 * address is mobility (HIP UPDATE), a later milestone. */
-		if (!udp_addr_equal((const struct sockaddr *)&g->from,
-		                    (const struct sockaddr *)&loc->addr))
-			log_ratelimited(&d->rl_locator, now, LOG_INFO,
-			                "ESP from %s for %s arrives from %s; locator unchanged",
-			                hit_format(&p->hit, h),
-			                udp_addr_format((const struct sockaddr *)&g->from, a),
-			                loc_format(loc, b));
-	}
-	r = beet_ipv6_inbound(d->decap_buf, sizeof(d->decap_buf), (size_t)n, &p->hit, &d->hit, nh);
-	if (r < 0) {
-		d->stats.esp_dropped++;
-		return;
-	}
-	if (tun_write(&d->tun, d->decap_buf, (size_t)r) < 0)
-		d->stats.tun_write_err++;
-}
-
-static void udp_dgram(struct daemon *d, const struct udp_dgram *g, uint64_t now)
-{
-	struct hip_locator from = {.len = g->fromlen};
-	const char *reason = NULL;
-	char a[UDP_ADDRSTRLEN];
-	size_t off;
-	int r;
-
-	if (g->truncated) {
-		d->stats.udp_truncated++;
-		return;
-	}
-	switch (udp_classify(g->data, g->len, &off)) {
-	case UDP_KIND_DROP:
-		d->stats.udp_short++;
-		return;
-	case UDP_KIND_ESP:
-		udp_esp(d, g, now);
-		return;
-	case UDP_KIND_HIP:
-		break;
-	}
-	memcpy(&from.addr, &g->from, sizeof(from.addr));
-	r = hip_host_input(d->hip, g->data + off, g->len - off, &from, now, &reason);
-	if (r < 0) {
-		d->stats.hip_dropped++;
-		log_ratelimited(&d->rl_hip, now, LOG_INFO, "dropped HIP packet from %s: %s",
-		                loc_format(&from, a), reason ? reason : strerror(-r));
-	}
+	if (datapath_on_tun(&d->dp, status, now_ms(d)))
+		hip_rearm(d);
 }
 
 static void on_udp(uv_poll_t *h, int status, int events)
 {
 	struct daemon *d = h->data;
-	uint64_t now = now_ms(d);
 
-	if (status < 0) {
-		log_ratelimited(&d->rl_send, now, LOG_WARNING, "UDP poll error: %s",
-		                uv_strerror(status));
+	if (!datapath_on_udp(&d->dp, status, now_ms(d)))
 		return;
-	}
-	for (int b = 0; b < UDP_BURST_BATCHES; b++) {
-		int n = udp_recv_batch(&d->udp, &d->batch);
-		if (n < 0) {
-			/* ICMP errors from earlier sends surface here; not fatal. */
-			log_ratelimited(&d->rl_send, now, LOG_DEBUG, "UDP receive: %s",
-			                strerror(-n));
-			continue;
-		}
-		for (int i = 0; i < n; i++)
-			udp_dgram(d, &d->batch.d[i], now);
-		if (n < UDP_BATCH)
-			break;
-	}
 	hip_rearm(d);
 	if (d->stopping)
 		check_stopped(d);
@@ -811,6 +512,90 @@ fail:
 	return -EIO;
 }
 
+static int open_keylog(struct daemon *d)
+{
+	int r;
+
+	if (!d->cfg.key_log[0])
+		return 0;
+	r = keylog_open(d->cfg.key_log, &d->keylog);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "[debug] key-log '%s': cannot open", d->cfg.key_log);
+	log_msg(LOG_WARNING,
+	        "[debug] key-log is set: ESP session keys are being exported to '%s'; "
+	        "anyone who can read it can decrypt the traffic",
+	        d->cfg.key_log);
+	return 0;
+}
+
+/* On failure nothing is left open. */
+static int open_tun(struct daemon *d)
+{
+	int r = tun_open(d->cfg.device, &d->tun);
+
+	if (r < 0) {
+		log_msg(LOG_ERR, "cannot open TUN device '%s': %s%s", d->cfg.device, strerror(-r),
+		        r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN and /dev/net/tun)"
+		        : r == -EBUSY               ? " (in use by another process)"
+		                                    : "");
+		return r;
+	}
+	r = configure_tun(d);
+	if (r < 0) {
+		tun_close(&d->tun);
+		return r;
+	}
+	log_msg(LOG_NOTICE, "TUN %s up, MTU %u", d->tun.name, d->cfg.mtu);
+	return 0;
+}
+
+/* On failure nothing is left open. */
+static int open_udp(struct daemon *d)
+{
+	int r = udp_open(d->cfg.port, &d->udp);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot bind UDP port %u", d->cfg.port);
+	r = udp_batch_init(&d->batch);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "UDP receive buffers");
+		udp_batch_done(&d->batch);
+		udp_close(&d->udp);
+		return r;
+	}
+	log_msg(LOG_NOTICE, "listening on UDP port %u%s", d->udp.port,
+	        d->udp.family == AF_INET ? " (IPv4 only)" : "");
+	return 0;
+}
+
+/* The engine, and the data path that feeds it, before anything can make it
+ * send. */
+static int start_engine(struct daemon *d)
+{
+	struct hip_ops ops = {.ctx = d, .send = ops_send, .event = ops_event};
+	struct hip_config hc;
+	struct datapath_io io;
+	int r;
+
+	hip_config_default(&hc);
+	hc.puzzle_k = (uint8_t)d->cfg.puzzle_difficulty;
+	hc.retransmit_ms = d->cfg.retransmit_ms;
+	hc.max_retransmits = d->cfg.max_retransmits;
+	r = hip_host_new(d->id, &hc, &ops, now_ms(d), &d->hip);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "HIP engine setup failed");
+	io = (struct datapath_io){
+	        .tun = &d->tun,
+	        .udp = &d->udp,
+	        .batch = &d->batch,
+	        .hip = d->hip,
+	        .peers = d->peers,
+	        .hit = d->hit,
+	};
+	datapath_init(&d->dp, &io);
+	return 0;
+}
+
 int daemon_new(const struct config *cfg, struct daemon **ret)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
@@ -821,12 +606,6 @@ int daemon_new(const struct config *cfg, struct daemon **ret)
 	d->cfg = *cfg;
 	d->tun.fd = -1;
 	d->udp.fd = -1;
-	d->rl_hip = (struct ratelimit)RATELIMIT_INIT(5000, 10);
-	d->rl_esp = (struct ratelimit)RATELIMIT_INIT(5000, 10);
-	d->rl_tun = (struct ratelimit)RATELIMIT_INIT(5000, 10);
-	d->rl_send = (struct ratelimit)RATELIMIT_INIT(5000, 10);
-	d->rl_locator = (struct ratelimit)RATELIMIT_INIT(60000, 5);
-	d->rl_icmp = (struct ratelimit)RATELIMIT_INIT(1000, 10);
 	r = uv_loop_init(&d->loop);
 	if (r < 0) {
 		free(d);
@@ -839,8 +618,6 @@ int daemon_new(const struct config *cfg, struct daemon **ret)
 
 int daemon_start(struct daemon *d)
 {
-	struct hip_config hc;
-	struct hip_ops ops = {.ctx = d, .send = ops_send, .event = ops_event};
 	char err[CONFIG_ERR_MAX + CONFIG_PATH_MAX];
 	char h[HIT_STRLEN];
 	int r;
@@ -856,57 +633,21 @@ int daemon_start(struct daemon *d)
 	d->hit = *identity_hit(d->id);
 	log_msg(LOG_NOTICE, "idlocd %s starting, HIT %s", IDLOC_VERSION, hit_format(&d->hit, h));
 
-	if (d->cfg.key_log[0]) {
-		r = keylog_open(d->cfg.key_log, &d->keylog);
-		if (r < 0) {
-			log_errno(LOG_ERR, r, "[debug] key-log '%s': cannot open", d->cfg.key_log);
-			goto err_identity;
-		}
-		log_msg(LOG_WARNING,
-		        "[debug] key-log is set: ESP session keys are being exported to '%s'; "
-		        "anyone who can read it can decrypt the traffic",
-		        d->cfg.key_log);
-	}
-
-	r = tun_open(d->cfg.device, &d->tun);
-	if (r < 0) {
-		log_msg(LOG_ERR, "cannot open TUN device '%s': %s%s", d->cfg.device, strerror(-r),
-		        r == -EPERM || r == -EACCES ? " (needs CAP_NET_ADMIN and /dev/net/tun)"
-		        : r == -EBUSY               ? " (in use by another process)"
-		                                    : "");
+	r = open_keylog(d);
+	if (r < 0)
+		goto err_identity;
+	r = open_tun(d);
+	if (r < 0)
 		goto err_keylog;
-	}
-	r = configure_tun(d);
+	r = open_udp(d);
 	if (r < 0)
 		goto err_tun;
-	log_msg(LOG_NOTICE, "TUN %s up, MTU %u", d->tun.name, d->cfg.mtu);
-
-	r = udp_open(d->cfg.port, &d->udp);
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot bind UDP port %u", d->cfg.port);
-		goto err_tun;
-	}
-	r = udp_batch_init(&d->batch);
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "UDP receive buffers");
-		goto err_udp;
-	}
-	log_msg(LOG_NOTICE, "listening on UDP port %u%s", d->udp.port,
-	        d->udp.family == AF_INET ? " (IPv4 only)" : "");
-
 	r = peers_new(&d->peers);
 	if (r < 0)
 		goto err_udp;
-	hip_config_default(&hc);
-	hc.puzzle_k = (uint8_t)d->cfg.puzzle_difficulty;
-	hc.retransmit_ms = d->cfg.retransmit_ms;
-	hc.max_retransmits = d->cfg.max_retransmits;
-	r = hip_host_new(d->id, &hc, &ops, now_ms(d), &d->hip);
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "HIP engine setup failed");
+	r = start_engine(d);
+	if (r < 0)
 		goto err_peers;
-	}
-
 	r = start_handles(d);
 	if (r < 0)
 		goto err_hip;

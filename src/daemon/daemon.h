@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon.h: idlocd's event loop: the startup ladder, the datapath between the
- * TUN device, the HIP engine, ESP and the UDP socket, and graceful shutdown. */
+/* daemon.h: idlocd's event loop: the startup ladder, the HIP engine's glue to
+ * the peer table and the key log, and graceful shutdown. */
 #pragma once
 
 #include <stddef.h>
