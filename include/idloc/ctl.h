@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl.h: the control protocol between idlocd and its clients (idloc, idloc-tray):
+ * transport, framing, limits and verbs. The result fields: docs/control.md.
+ *
+ * A client connects to the UNIX stream socket ([peer] control, default
+ * IDLOC_DEFAULT_CONTROL), sends one request, a JSON object on one line
+ * ending in "\n", and reads the answer: one JSON object per line,
+ * {"ok":true, ...result...} or {"ok":false,"error":"message"}. Every
+ * command answers with exactly one line and the server then closes; the
+ * framing leaves room for commands that stream several lines later. */
+#pragma once
+
+#include "idloc/idloc.h"
+
+#define CTL_DEFAULT_SOCKET IDLOC_DEFAULT_CONTROL
+
+#define CTL_REQUEST_MAX  4096      /* bytes of one request line, "\n" included */
+#define CTL_RESPONSE_MAX (1 << 20) /* bytes of one answer line, "\n" included */
+#define CTL_ERROR_MAX    256       /* bytes of an error message, without the NUL */
+#define CTL_NAME_MAX     253       /* a name argument, as a DNS name */
+#define CTL_LABEL_MAX    63
+#define CTL_TIMEOUT_MS   30000 /* the server answers or gives up within this */
+#define CTL_MAX_CONNS    32    /* connections the server serves at once */
+
+/* The verbs, spelled as in {"cmd": ...}. */
+enum ctl_cmd {
+	CTL_CMD_STATUS,
+	CTL_CMD_PEERS,
+	CTL_CMD_ID,
+	CTL_CMD_RESOLVE, /* argument "name": a label or an fqdn */
+	CTL_CMD_JOIN,    /* changes state: root or the daemon's user only */
+	CTL_CMD_LEAVE,   /* changes state: root or the daemon's user only */
+	CTL_CMD_MAX,
+	CTL_CMD_INVALID = -1,
+};

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/* render.c: the daemon's answers as aligned text or pretty JSON. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/render.h"
+
+#define KEY_WIDTH 10
+#define CELL_MAX  128 /* bytes of one table cell or value, NUL included */
+
+#define C_BOLD   "\033[1m"
+#define C_GREEN  "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_RESET  "\033[0m"
+
+struct out {
+	FILE *f;
+	bool color;
+};
+
+/* Copies s into dst (CELL_MAX bytes) for a terminal: C0 and C1 control
+ * characters become '?', so an answer cannot drive the terminal; a value
+ * that does not fit ends in "...", cut between characters. */
+static const char *clean(const char *s, char dst[CELL_MAX])
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t limit = strlen(s) < CELL_MAX ? CELL_MAX - 1 : CELL_MAX - 4, i = 0;
+
+	while (*p) {
+		size_t n = 1;
+		while (n < 4 && (p[n] & 0xc0) == 0x80)
+			n++;
+		if (i + n > limit)
+			break;
+		if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && n == 2 && p[1] <= 0x9f)) {
+			dst[i++] = '?';
+		} else {
+			memcpy(dst + i, p, n);
+			i += n;
+		}
+		p += n;
+	}
+	if (*p) {
+		memcpy(dst + i, "...", 3);
+		i += 3;
+	}
+	dst[i] = '\0';
+	return dst;
+}
+
+/* Terminal columns of a cleaned string: one per character. */
+static size_t width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static const char *integer(const json_t *o, const char *key, char buf[CELL_MAX])
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		return NULL;
+	snprintf(buf, CELL_MAX, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return buf;
+}
+
+static const char *yes_no(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_boolean(v))
+		return NULL;
+	return json_is_true(v) ? "yes" : "no";
+}
+
+static const char *bytes(const json_t *o, const char *key, char buf[CELL_MAX])
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	const json_t *v = json_object_get(o, key);
+	double n;
+	size_t u = 0;
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return NULL;
+	if (json_integer_value(v) < 1024) {
+		snprintf(buf, CELL_MAX, "%" JSON_INTEGER_FORMAT " B", json_integer_value(v));
+		return buf;
+	}
+	n = (double)json_integer_value(v) / 1024;
+	while (n >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		n /= 1024;
+		u++;
+	}
+	snprintf(buf, CELL_MAX, "%.1f %s", n, units[u]);
+	return buf;
+}
+
+static const char *milliseconds(const json_t *o, const char *key, char buf[CELL_MAX])
+{
+	const json_t *v = json_object_get(o, key);
+	double ms;
+
+	if (!json_is_number(v))
+		return NULL;
+	ms = json_number_value(v);
+	if (ms < 0 || ms > 1e9)
+		return NULL;
+	snprintf(buf, CELL_MAX, ms < 100 ? "%.1f ms" : "%.0f ms", ms);
+	return buf;
+}
+
+/* The two largest units: "3d 4h", "4h 5m", "5m 6s", "6s". */
+static const char *duration(const json_t *o, const char *key, char buf[CELL_MAX])
+{
+	static const struct {
+		long long secs;
+		char unit;
+	} u[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+	const json_t *v = json_object_get(o, key);
+	long long s;
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return NULL;
+	s = json_integer_value(v);
+	for (size_t i = 0; i + 1 < sizeof(u) / sizeof(u[0]); i++) {
+		if (s >= u[i].secs) {
+			snprintf(buf, CELL_MAX, "%lld%c %lld%c", s / u[i].secs, u[i].unit,
+			         s % u[i].secs / u[i + 1].secs, u[i + 1].unit);
+			return buf;
+		}
+	}
+	snprintf(buf, CELL_MAX, "%llds", s);
+	return buf;
+}
+
+static void put_key(const struct out *o, const char *key)
+{
+	fprintf(o->f, "%s%-*s%s  ", o->color ? C_BOLD : "", KEY_WIDTH, key,
+	        o->color ? C_RESET : "");
+}
+
+/* One "key  value" line; a missing value shows as "-". */
+static void kv(const struct out *o, const char *key, const char *val, const char *color)
+{
+	char buf[CELL_MAX];
+
+	put_key(o, key);
+	if (o->color && color && val)
+		fprintf(o->f, "%s%s%s\n", color, clean(val, buf), C_RESET);
+	else
+		fprintf(o->f, "%s\n", val ? clean(val, buf) : "-");
+}
+
+static const char *good_or_not(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_true(v) ? C_GREEN : C_YELLOW;
+}
+
+static int render_status(const struct out *o, const json_t *r)
+{
+	const json_t *ov = json_object_get(r, "overlay");
+	char n[CELL_MAX], up[CELL_MAX];
+
+	kv(o, "name", str(r, "name"), NULL);
+	kv(o, "fqdn", str(r, "fqdn"), NULL);
+	kv(o, "HIT", str(r, "hit"), NULL);
+	kv(o, "LSI", str(r, "lsi"), NULL);
+	kv(o, "resolver", str(r, "resolver"), NULL);
+	kv(o, "overlay", str(ov, "domain"), NULL);
+	kv(o, "joined", yes_no(ov, "joined"), good_or_not(ov, "joined"));
+	kv(o, "neighbors", integer(ov, "neighbors", n), NULL);
+	kv(o, "version", str(r, "version"), NULL);
+	kv(o, "uptime", duration(r, "uptime_s", up), NULL);
+	return 0;
+}
+
+static int render_id(const struct out *o, const json_t *r)
+{
+	kv(o, "HIT", str(r, "hit"), NULL);
+	kv(o, "algorithm", str(r, "hi_algorithm"), NULL);
+	kv(o, "fqdn", str(r, "fqdn"), NULL);
+	return 0;
+}
+
+#define HINTS_MAX (4 * CELL_MAX)
+
+/* The relay hints, comma-separated; any that is not a string as JSON. */
+static const char *hints(const json_t *r, char buf[HINTS_MAX])
+{
+	const json_t *a = json_object_get(r, "relay_hints");
+	size_t used = 0, i;
+	json_t *v;
+
+	if (!json_is_array(a))
+		return NULL;
+	if (json_array_size(a) == 0)
+		return "none";
+	buf[0] = '\0';
+	json_array_foreach(a, i, v)
+	{
+		char *dump =
+		        json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		const char *s = json_is_string(v) ? json_string_value(v) : dump;
+		int n = snprintf(buf + used, HINTS_MAX - used, "%s%s", i ? ", " : "", s ? s : "?");
+		free(dump);
+		if (n < 0 || (size_t)n >= HINTS_MAX - used)
+			break; /* clean() marks the cut */
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+static int render_resolve(const struct out *o, const json_t *r)
+{
+	char seq[CELL_MAX], exp[CELL_MAX], rel[HINTS_MAX], in[CELL_MAX + 8];
+	const char *e = integer(r, "expires_in_s", exp);
+
+	if (e)
+		snprintf(in, sizeof(in), "in %s s", e);
+	kv(o, "name", str(r, "name"), NULL);
+	kv(o, "HIT", str(r, "hit"), NULL);
+	kv(o, "owner", str(r, "owner"), NULL);
+	kv(o, "seq", integer(r, "seq", seq), NULL);
+	kv(o, "expires", e ? in : NULL, NULL);
+	kv(o, "relays", hints(r, rel), NULL);
+	return 0;
+}
+
+static int render_joined(const struct out *o, const json_t *r)
+{
+	kv(o, "joined", yes_no(r, "joined"), good_or_not(r, "joined"));
+	return 0;
+}
+
+enum { COL_NAME, COL_HIT, COL_LSI, COL_STATE, COL_PATH, COL_RTT, COL_TX, COL_RX, COLS };
+
+struct peer_row {
+	char cell[COLS][CELL_MAX];
+};
+
+static void set_cell(struct peer_row *row, int col, const char *s)
+{
+	clean(s ? s : "-", row->cell[col]);
+}
+
+static void fill_row(struct peer_row *row, const json_t *p)
+{
+	const json_t *path = json_object_get(p, "path");
+	const char *type = str(path, "type"), *remote = str(path, "remote");
+	char buf[2 * CELL_MAX + 2];
+
+	set_cell(row, COL_NAME, str(p, "name"));
+	set_cell(row, COL_HIT, str(p, "hit"));
+	set_cell(row, COL_LSI, str(p, "lsi"));
+	set_cell(row, COL_STATE, str(p, "state"));
+	if (type || remote) {
+		snprintf(buf, sizeof(buf), "%s %s", type ? type : "?", remote ? remote : "-");
+		set_cell(row, COL_PATH, buf);
+	} else {
+		set_cell(row, COL_PATH, NULL);
+	}
+	set_cell(row, COL_RTT, milliseconds(p, "rtt_ms", buf));
+	set_cell(row, COL_TX, bytes(p, "tx_bytes", buf));
+	set_cell(row, COL_RX, bytes(p, "rx_bytes", buf));
+}
+
+static void print_row(const struct out *o, const struct peer_row *row, const size_t w[COLS],
+                      bool header)
+{
+	for (int c = 0; c < COLS; c++) {
+		const char *s = row->cell[c], *color = NULL;
+		if (header)
+			color = C_BOLD;
+		else if (c == COL_STATE)
+			color = strcmp(s, "ESTABLISHED") == 0 ? C_GREEN : C_YELLOW;
+		if (o->color && color)
+			fprintf(o->f, "%s%s%s", color, s, C_RESET);
+		else
+			fputs(s, o->f);
+		if (c + 1 < COLS)
+			fprintf(o->f, "%*s", (int)(w[c] - width(s) + 2), "");
+	}
+	fputc('\n', o->f);
+}
+
+static int render_peers(const struct out *o, const json_t *r)
+{
+	static const struct peer_row head = {
+	        {"NAME", "HIT", "LSI", "STATE", "PATH", "RTT", "TX", "RX"}};
+	const json_t *list = json_object_get(r, "peers");
+	size_t n = json_array_size(list), w[COLS], i;
+	struct peer_row *rows;
+	json_t *p;
+
+	if (!json_is_array(list))
+		return -EBADMSG;
+	if (n == 0) {
+		fputs("no peers\n", o->f);
+		return 0;
+	}
+	rows = calloc(n, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (int c = 0; c < COLS; c++)
+		w[c] = width(head.cell[c]);
+	json_array_foreach(list, i, p)
+	{
+		fill_row(&rows[i], p);
+		for (int c = 0; c < COLS; c++)
+			if (width(rows[i].cell[c]) > w[c])
+				w[c] = width(rows[i].cell[c]);
+	}
+	print_row(o, &head, w, true);
+	for (i = 0; i < n; i++)
+		print_row(o, &rows[i], w, false);
+	free(rows);
+	return 0;
+}
+
+static int dump_json(FILE *f, const json_t *v)
+{
+	if (json_dumpf(v, f, JSON_INDENT(2) | JSON_ENCODE_ANY) < 0)
+		return -EIO;
+	fputc('\n', f);
+	return 0;
+}
+
+int render_result(FILE *f, enum ctl_cmd cmd, const json_t *result, bool json, bool color)
+{
+	const struct out o = {.f = f, .color = color};
+
+	if (!json_is_object(result))
+		return -EBADMSG;
+	if (json) {
+		if (cmd != CTL_CMD_PEERS)
+			return dump_json(f, result);
+		if (!json_is_array(json_object_get(result, "peers")))
+			return -EBADMSG;
+		return dump_json(f, json_object_get(result, "peers"));
+	}
+	switch (cmd) {
+	case CTL_CMD_STATUS:
+		return render_status(&o, result);
+	case CTL_CMD_PEERS:
+		return render_peers(&o, result);
+	case CTL_CMD_ID:
+		return render_id(&o, result);
+	case CTL_CMD_RESOLVE:
+		return render_resolve(&o, result);
+	case CTL_CMD_JOIN:
+	case CTL_CMD_LEAVE:
+		return render_joined(&o, result);
+	default:
+		return -EINVAL;
+	}
+}

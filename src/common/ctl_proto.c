@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl_proto.c: the control protocol codec: framing, requests, answers, names. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "common/ctl_proto.h"
+
+/* How much of an offending client string an error message quotes. */
+#define SHOW_MAX 32
+
+static const char *const cmd_names[CTL_CMD_MAX] = {
+        [CTL_CMD_STATUS] = "status",   [CTL_CMD_PEERS] = "peers", [CTL_CMD_ID] = "id",
+        [CTL_CMD_RESOLVE] = "resolve", [CTL_CMD_JOIN] = "join",   [CTL_CMD_LEAVE] = "leave",
+};
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* A client-supplied string made safe to quote in a message: printable ASCII
+ * only, at most SHOW_MAX bytes, so the message stays one valid UTF-8 line. */
+static const char *show(const char *s, char buf[SHOW_MAX + 4])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < SHOW_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+		buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	if (s[i]) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Length of the longest prefix of s, at most max bytes, that does not end
+ * inside a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+ssize_t ctl_proto_frame(const char *buf, size_t len, size_t max)
+{
+	const char *nl = memchr(buf, '\n', len < max ? len : max);
+
+	if (nl)
+		return nl - buf;
+	return len >= max ? -EMSGSIZE : -EAGAIN;
+}
+
+const char *ctl_proto_cmd_name(enum ctl_cmd cmd)
+{
+	if (cmd < 0 || cmd >= CTL_CMD_MAX)
+		return NULL;
+	return cmd_names[cmd];
+}
+
+enum ctl_cmd ctl_proto_cmd_from_name(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmd_names); i++)
+		if (strcmp(s, cmd_names[i]) == 0)
+			return (enum ctl_cmd)i;
+	return CTL_CMD_INVALID;
+}
+
+bool ctl_proto_cmd_privileged(enum ctl_cmd cmd)
+{
+	return cmd == CTL_CMD_JOIN || cmd == CTL_CMD_LEAVE;
+}
+
+/* The label rule of the overlay, the same as [peer] name in the config. */
+static bool label_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > CTL_LABEL_MAX || s[0] == '-' || s[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(isascii(c) && (isalnum(c) || c == '-')))
+			return false;
+	}
+	return true;
+}
+
+int ctl_proto_name_normalize(const char *s, char out[CTL_NAME_MAX + 1])
+{
+	size_t len = strnlen(s, CTL_NAME_MAX + 2);
+	const char *p = s, *end;
+
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > CTL_NAME_MAX)
+		return -EINVAL;
+	end = s + len;
+	for (;;) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		size_t l = dot ? (size_t)(dot - p) : (size_t)(end - p);
+		if (!label_valid(p, l))
+			return -EINVAL;
+		if (!dot)
+			break;
+		p = dot + 1;
+	}
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[len] = '\0';
+	return 0;
+}
+
+int ctl_proto_name_qualify(const char *name, const char *domain, char out[CTL_NAME_MAX + 1])
+{
+	size_t n = strlen(name), d = domain ? strlen(domain) : 0;
+
+	if (n > CTL_NAME_MAX)
+		return -EINVAL;
+	if (strchr(name, '.') || d == 0) {
+		memmove(out, name, n + 1);
+		return 0;
+	}
+	if (n + 1 + d > CTL_NAME_MAX)
+		return -EINVAL;
+	memmove(out, name, n);
+	out[n] = '.';
+	memcpy(out + n + 1, domain, d + 1);
+	return 0;
+}
+
+static int parse_args(json_t *root, struct ctl_request *req, char *err, size_t errlen)
+{
+	char s[SHOW_MAX + 4];
+	const char *key;
+	json_t *v;
+	bool have_name = false;
+
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "cmd") == 0)
+			continue;
+		if (req->cmd != CTL_CMD_RESOLVE || strcmp(key, "name") != 0)
+			return fail(err, errlen, -EBADMSG, "unknown argument '%s' for '%s'",
+			            show(key, s), cmd_names[req->cmd]);
+		if (!json_is_string(v))
+			return fail(err, errlen, -EBADMSG, "\"name\" is not a string");
+		if (ctl_proto_name_normalize(json_string_value(v), req->name) < 0)
+			return fail(err, errlen, -EBADMSG,
+			            "invalid name '%s': expected a label or a domain name",
+			            show(json_string_value(v), s));
+		have_name = true;
+	}
+	if (req->cmd == CTL_CMD_RESOLVE && !have_name)
+		return fail(err, errlen, -EBADMSG, "'resolve' needs a \"name\"");
+	return 0;
+}
+
+int ctl_proto_parse_request(const char *buf, size_t len, struct ctl_request *req, char *err,
+                            size_t errlen)
+{
+	char s[SHOW_MAX + 4];
+	json_error_t jerr;
+	json_t *root, *cmd;
+	int r;
+
+	memset(req, 0, sizeof(*req));
+	req->cmd = CTL_CMD_INVALID;
+	if (len >= CTL_REQUEST_MAX)
+		return fail(err, errlen, -EMSGSIZE, "request longer than %d bytes",
+		            CTL_REQUEST_MAX - 1);
+	if (memchr(buf, '\n', len))
+		return fail(err, errlen, -EBADMSG, "request spans more than one line");
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(err, errlen, -EBADMSG, "malformed request: %s", jerr.text);
+	if (!json_is_object(root)) {
+		r = fail(err, errlen, -EBADMSG, "request is not a JSON object");
+		goto out;
+	}
+	cmd = json_object_get(root, "cmd");
+	if (!cmd) {
+		r = fail(err, errlen, -EBADMSG, "request has no \"cmd\"");
+		goto out;
+	}
+	if (!json_is_string(cmd)) {
+		r = fail(err, errlen, -EBADMSG, "\"cmd\" is not a string");
+		goto out;
+	}
+	req->cmd = ctl_proto_cmd_from_name(json_string_value(cmd));
+	if (req->cmd == CTL_CMD_INVALID) {
+		r = fail(err, errlen, -EBADMSG, "unknown command '%s'",
+		         show(json_string_value(cmd), s));
+		goto out;
+	}
+	r = parse_args(root, req, err, errlen);
+out:
+	json_decref(root);
+	if (r < 0) {
+		memset(req, 0, sizeof(*req));
+		req->cmd = CTL_CMD_INVALID;
+	}
+	return r;
+}
+
+/* obj as one compact line with "\n" and a NUL, of at most max bytes
+ * ("\n" included, NUL not). */
+static int dump_line(const json_t *obj, size_t max, char **ret, size_t *retlen)
+{
+	size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+	char *buf;
+
+	if (n == 0)
+		return -EINVAL;
+	if (n + 1 > max)
+		return -EMSGSIZE;
+	buf = malloc(n + 2);
+	if (!buf)
+		return -ENOMEM;
+	if (json_dumpb(obj, buf, n, JSON_COMPACT) != n) {
+		free(buf);
+		return -EINVAL;
+	}
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	*ret = buf;
+	*retlen = n + 1;
+	return 0;
+}
+
+int ctl_proto_format_request(const struct ctl_request *req, char **ret, size_t *retlen)
+{
+	char name[CTL_NAME_MAX + 1];
+	const char *cmd = ctl_proto_cmd_name(req->cmd);
+	json_t *obj;
+	int r;
+
+	if (!cmd)
+		return -EINVAL;
+	if (req->cmd == CTL_CMD_RESOLVE) {
+		if (ctl_proto_name_normalize(req->name, name) < 0)
+			return -EINVAL;
+		obj = json_pack("{s:s, s:s}", "cmd", cmd, "name", name);
+	} else {
+		obj = json_pack("{s:s}", "cmd", cmd);
+	}
+	if (!obj)
+		return -ENOMEM;
+	r = dump_line(obj, CTL_REQUEST_MAX, ret, retlen);
+	json_decref(obj);
+	return r;
+}
+
+int ctl_proto_format_ok(const json_t *result, char **ret, size_t *retlen)
+{
+	const char *key;
+	json_t *obj, *v;
+	int r = 0;
+
+	if (result && !json_is_object(result))
+		return -EINVAL;
+	obj = json_pack("{s:b}", "ok", 1);
+	if (!obj)
+		return -ENOMEM;
+	/* jansson's iteration macro takes a non-const object; it only reads it. */
+	json_object_foreach((json_t *)result, key, v)
+	{
+		if (strcmp(key, "ok") != 0 && json_object_set(obj, key, v) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0)
+		r = dump_line(obj, CTL_RESPONSE_MAX, ret, retlen);
+	json_decref(obj);
+	return r;
+}
+
+int ctl_proto_format_error(const char *msg, char **ret, size_t *retlen)
+{
+	char cut[CTL_ERROR_MAX + 1];
+	size_t n = utf8_cut(msg, strlen(msg), CTL_ERROR_MAX);
+	json_t *obj, *s;
+	int r;
+
+	memcpy(cut, msg, n);
+	cut[n] = '\0';
+	s = json_string(cut);
+	if (!s)
+		s = json_string("internal error");
+	if (!s)
+		return -ENOMEM;
+	obj = json_pack("{s:b, s:o}", "ok", 0, "error", s);
+	if (!obj)
+		return -ENOMEM;
+	r = dump_line(obj, CTL_RESPONSE_MAX, ret, retlen);
+	json_decref(obj);
+	return r;
+}
+
+/* The daemon's message, for a terminal: control characters become '?'. */
+static void copy_message(const char *msg, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!err || errlen == 0)
+		return;
+	n = utf8_cut(msg, strlen(msg), errlen - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)msg[i];
+		err[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	err[n] = '\0';
+}
+
+static int parse_failure(json_t *root, char *err, size_t errlen)
+{
+	json_t *msg = json_object_get(root, "error");
+
+	if (!json_is_string(msg))
+		return fail(err, errlen, -EBADMSG, "malformed answer: failure without \"error\"");
+	copy_message(json_string_value(msg), err, errlen);
+	return -EREMOTEIO;
+}
+
+int ctl_proto_parse_response(const char *buf, size_t len, json_t **result, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root, *ok, *v, *res;
+	const char *key;
+	int r = 0;
+
+	*result = NULL;
+	if (len >= CTL_RESPONSE_MAX)
+		return fail(err, errlen, -EMSGSIZE, "answer longer than %d bytes",
+		            CTL_RESPONSE_MAX - 1);
+	if (memchr(buf, '\n', len))
+		return fail(err, errlen, -EBADMSG, "malformed answer: more than one line");
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(err, errlen, -EBADMSG, "malformed answer: %s", jerr.text);
+	ok = json_object_get(root, "ok");
+	if (!json_is_object(root) || !json_is_boolean(ok)) {
+		r = fail(err, errlen, -EBADMSG, "malformed answer: no boolean \"ok\"");
+		goto out;
+	}
+	if (!json_is_true(ok)) {
+		r = parse_failure(root, err, errlen);
+		goto out;
+	}
+	res = json_object();
+	if (!res) {
+		r = fail(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "ok") != 0 && json_object_set(res, key, v) < 0) {
+			json_decref(res);
+			r = fail(err, errlen, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	*result = res;
+out:
+	json_decref(root);
+	return r;
+}
+
+const char *ctl_proto_strerror(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "not found";
+	case -ETIMEDOUT:
+		return "timed out";
+	case -EPERM:
+	case -EACCES:
+		return "permission denied";
+	case -ENOTCONN:
+		return "not joined to the overlay";
+	case -EALREADY:
+		return "already in progress";
+	case -EBUSY:
+	case -EAGAIN:
+		return "busy, try again";
+	case -ENOMEM:
+		return "out of memory";
+	case -ENOTSUP:
+		return "not supported";
+	case -ECANCELED:
+		return "cancelled";
+	case -ESHUTDOWN:
+		return "the daemon is shutting down";
+	case -EINVAL:
+		return "invalid argument";
+	default:
+		return err < 0 ? strerror(-err) : "internal error";
+	}
+}

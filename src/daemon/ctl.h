@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl.h: the control socket server: accepts local clients, reads one request
+ * from each (include/idloc/ctl.h), checks the caller's rights and hands the
+ * command to the daemon through a handler table.
+ *
+ * Lifetime: ctl_start creates the socket and listens; ctl_stop closes every
+ * connection and the socket and unlinks it. The memory goes with the last
+ * close callback, so the loop must run once more after ctl_stop (idlocd's
+ * teardown does). Replies outlive their connection: see struct ctl_reply. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+struct ctl;
+
+/* An answer owed to one client, for the commands the daemon completes later.
+ * The handler that accepted it (returned 0) must complete it exactly once with
+ * ctl_reply_send, ctl_reply_error or ctl_reply_errno, possibly before it
+ * returns; that frees it. If the client went away in between (timeout,
+ * disconnect, ctl_stop) the reply is "cancelled": completing it only frees it.
+ * So a handler never holds a pointer into a closed connection. */
+struct ctl_reply;
+
+/* The daemon's side. A NULL entry answers "not supported".
+ *
+ * Synchronous (status, peers, id): fill result, an empty object, with the
+ * command's fields and return 0; or return a negative errno and the client
+ * gets ctl_proto_strerror(err) (-ENOTCONN: "not joined to the overlay", ...).
+ *
+ * Asynchronous (resolve, join, leave): return 0 after taking the reply (see
+ * above), or a negative errno without touching it; the client then gets
+ * ctl_proto_strerror(err). resolve gets the name as an fqdn: validated,
+ * lowercased and, for a single label, with ctl_options.domain appended.
+ * join and leave reach the handler only from root or ctl_options.admin_uid.
+ *
+ * The fields of each result are in docs/control.md. */
+struct ctl_handlers {
+	void *ctx;
+	int (*status)(void *ctx, json_t *result);
+	int (*peers)(void *ctx, json_t *result);
+	int (*id)(void *ctx, json_t *result);
+	int (*resolve)(void *ctx, const char *fqdn, struct ctl_reply *reply);
+	int (*join)(void *ctx, struct ctl_reply *reply);
+	int (*leave)(void *ctx, struct ctl_reply *reply);
+};
+
+struct ctl_options {
+	const char *path;    /* the socket; its parent is created (0755) if missing */
+	const char *domain;  /* the overlay domain that qualifies resolve's labels; may be NULL */
+	uid_t admin_uid;     /* besides root, who may join and leave: usually geteuid() */
+	unsigned max_conns;  /* connections served at once; more are told "busy" */
+	uint64_t timeout_ms; /* a connection is answered "timed out" and closed after this */
+};
+
+/* path, the daemon's own uid, CTL_MAX_CONNS, CTL_TIMEOUT_MS, no domain. */
+void ctl_options_init(struct ctl_options *opt, const char *path);
+
+/* Binds and listens: removes a stale socket left at the path (one nobody
+ * answers on), refuses with -EADDRINUSE when another daemon answers on it and
+ * with -EEXIST when the path is not a socket; the socket is mode 0660. Sets
+ * SIGPIPE to be ignored, process-wide, so a client that hangs up early cannot
+ * kill the daemon. Logs why it failed; on failure no callback ever fires.
+ * handlers is copied. */
+int ctl_start(uv_loop_t *loop, const struct ctl_options *opt, const struct ctl_handlers *handlers,
+              struct ctl **ret);
+/* Closes every connection (pending replies become cancelled) and the socket,
+ * and unlinks it. NULL-safe; c is invalid afterwards. */
+void ctl_stop(struct ctl *c);
+/* Connections open now. */
+unsigned ctl_connections(const struct ctl *c);
+
+/* Answers {"ok":true} plus result's members; takes the reference to result
+ * (which may be NULL). Frees reply. */
+void ctl_reply_send(struct ctl_reply *reply, json_t *result);
+/* Answers {"ok":false,"error":msg}. Frees reply. */
+void ctl_reply_error(struct ctl_reply *reply, const char *msg);
+/* ctl_reply_error with ctl_proto_strerror(err). Frees reply. */
+void ctl_reply_errno(struct ctl_reply *reply, int err);
+/* True when nobody waits for the answer any more: the work may be skipped,
+ * but the reply must still be completed to free it. */
+bool ctl_reply_cancelled(const struct ctl_reply *reply);

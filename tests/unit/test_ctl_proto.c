@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/* test_ctl_proto.c: the control protocol codec: framing, requests, answers, names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/ctl_proto.h"
+
+static int parse(const char *s, struct ctl_request *req, char *err, size_t errlen)
+{
+	return ctl_proto_parse_request(s, strlen(s), req, err, errlen);
+}
+
+static void test_frame(void **state)
+{
+	char big[64];
+
+	assert_int_equal(ctl_proto_frame("", 0, 16), -EAGAIN);
+	assert_int_equal(ctl_proto_frame("{\"cmd\"", 6, 16), -EAGAIN);
+	assert_int_equal(ctl_proto_frame("{}\n", 3, 16), 2);
+	assert_int_equal(ctl_proto_frame("{}\nmore\n", 8, 16), 2);
+	assert_int_equal(ctl_proto_frame("\n", 1, 16), 0);
+	/* The line with its "\n" may fill max exactly, not one byte more. */
+	memset(big, 'x', sizeof(big));
+	big[15] = '\n';
+	assert_int_equal(ctl_proto_frame(big, 16, 16), 15);
+	big[15] = 'x';
+	big[16] = '\n';
+	assert_int_equal(ctl_proto_frame(big, 17, 16), -EMSGSIZE);
+	assert_int_equal(ctl_proto_frame(big, 16, 16), -EMSGSIZE);
+	assert_int_equal(ctl_proto_frame(big, 15, 16), -EAGAIN);
+}
+
+static void test_cmd_names(void **state)
+{
+	for (int c = 0; c < CTL_CMD_MAX; c++) {
+		const char *n = ctl_proto_cmd_name((enum ctl_cmd)c);
+		assert_non_null(n);
+		assert_int_equal(ctl_proto_cmd_from_name(n), c);
+	}
+	assert_null(ctl_proto_cmd_name(CTL_CMD_MAX));
+	assert_null(ctl_proto_cmd_name(CTL_CMD_INVALID));
+	assert_int_equal(ctl_proto_cmd_from_name("Status"), CTL_CMD_INVALID);
+	assert_int_equal(ctl_proto_cmd_from_name(""), CTL_CMD_INVALID);
+	assert_true(ctl_proto_cmd_privileged(CTL_CMD_JOIN));
+	assert_true(ctl_proto_cmd_privileged(CTL_CMD_LEAVE));
+	assert_false(ctl_proto_cmd_privileged(CTL_CMD_STATUS));
+	assert_false(ctl_proto_cmd_privileged(CTL_CMD_RESOLVE));
+	assert_false(ctl_proto_cmd_privileged(CTL_CMD_PEERS));
+	assert_false(ctl_proto_cmd_privileged(CTL_CMD_ID));
+}
+
+static void test_name_normalize(void **state)
+{
+	static const char *const bad[] = {
+	        "",     ".",   "..",     "-a",       "a-",      "a..b",  ".a",
+	        "a b",  "a_b", "a.-b.c", "\xc3\xa9", "a\tb",    "a.b..", "a/b",
+	        "a.b-", "*",   "a:b",    "@",        "a.b.c..",
+	};
+	char out[CTL_NAME_MAX + 1], s[CTL_NAME_MAX + 8];
+
+	assert_int_equal(ctl_proto_name_normalize("mars", out), 0);
+	assert_string_equal(out, "mars");
+	assert_int_equal(ctl_proto_name_normalize("MaRs", out), 0);
+	assert_string_equal(out, "mars");
+	assert_int_equal(ctl_proto_name_normalize("Mars.Example.Internal.", out), 0);
+	assert_string_equal(out, "mars.example.internal");
+	assert_int_equal(ctl_proto_name_normalize("a-1.b2", out), 0);
+	assert_string_equal(out, "a-1.b2");
+	assert_int_equal(ctl_proto_name_normalize("42", out), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ctl_proto_name_normalize(bad[i], out), -EINVAL);
+
+	/* A label of 63 is fine, 64 is not. */
+	memset(s, 'a', 63);
+	s[63] = '\0';
+	assert_int_equal(ctl_proto_name_normalize(s, out), 0);
+	s[63] = 'a';
+	s[64] = '\0';
+	assert_int_equal(ctl_proto_name_normalize(s, out), -EINVAL);
+	/* 253 bytes of name (plus an optional dot) are fine, 254 are not. */
+	memset(s, 'a', sizeof(s));
+	for (size_t i = 63; i < 253; i += 64)
+		s[i] = '.';
+	s[253] = '\0';
+	assert_int_equal(ctl_proto_name_normalize(s, out), 0);
+	assert_int_equal(strlen(out), 253);
+	s[253] = '.';
+	s[254] = '\0';
+	assert_int_equal(ctl_proto_name_normalize(s, out), 0);
+	s[253] = 'a';
+	assert_int_equal(ctl_proto_name_normalize(s, out), -EINVAL);
+}
+
+static void test_name_qualify(void **state)
+{
+	char out[CTL_NAME_MAX + 1], label[CTL_LABEL_MAX + 1], domain[CTL_NAME_MAX + 1];
+
+	assert_int_equal(ctl_proto_name_qualify("mars", "example.internal", out), 0);
+	assert_string_equal(out, "mars.example.internal");
+	assert_int_equal(ctl_proto_name_qualify("mars.other.net", "example.internal", out), 0);
+	assert_string_equal(out, "mars.other.net");
+	assert_int_equal(ctl_proto_name_qualify("mars", "", out), 0);
+	assert_string_equal(out, "mars");
+	assert_int_equal(ctl_proto_name_qualify("mars", NULL, out), 0);
+	assert_string_equal(out, "mars");
+
+	memset(label, 'a', CTL_LABEL_MAX);
+	label[CTL_LABEL_MAX] = '\0';
+	memset(domain, 'b', sizeof(domain));
+	domain[253 - 64] = '\0'; /* label + "." + domain = 253 */
+	assert_int_equal(ctl_proto_name_qualify(label, domain, out), 0);
+	assert_int_equal(strlen(out), 253);
+	domain[253 - 64] = 'b';
+	domain[253 - 63] = '\0';
+	assert_int_equal(ctl_proto_name_qualify(label, domain, out), -EINVAL);
+}
+
+static void test_request_valid(void **state)
+{
+	struct ctl_request req;
+	char err[CTL_ERROR_MAX];
+
+	assert_int_equal(parse("{\"cmd\":\"status\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_STATUS);
+	assert_string_equal(req.name, "");
+	assert_int_equal(parse(" { \"cmd\" : \"peers\" } \r", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_PEERS);
+	assert_int_equal(parse("{\"cmd\":\"id\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_ID);
+	assert_int_equal(parse("{\"cmd\":\"join\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_JOIN);
+	assert_int_equal(parse("{\"cmd\":\"leave\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_LEAVE);
+	assert_int_equal(parse("{\"cmd\":\"resolve\",\"name\":\"Mars\"}", &req, err, sizeof(err)),
+	                 0);
+	assert_int_equal(req.cmd, CTL_CMD_RESOLVE);
+	assert_string_equal(req.name, "mars");
+	/* Order of members does not matter. */
+	assert_int_equal(parse("{\"name\":\"venus.example.internal.\",\"cmd\":\"resolve\"}", &req,
+	                       err, sizeof(err)),
+	                 0);
+	assert_string_equal(req.name, "venus.example.internal");
+	/* Escapes are JSON's business: "\u0061" is "a". */
+	assert_int_equal(
+	        parse("{\"cmd\":\"resolve\",\"name\":\"\\u0061b\"}", &req, err, sizeof(err)), 0);
+	assert_string_equal(req.name, "ab");
+}
+
+static void test_request_errors(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *msg; /* prefix of the message */
+	} cases[] = {
+	        {"", "malformed request"},
+	        {"{", "malformed request"},
+	        {"{\"cmd\":\"status\"} x", "malformed request"},
+	        {"{\"cmd\":\"status\"}{\"cmd\":\"status\"}", "malformed request"},
+	        {"{\"cmd\":\"status\",\"cmd\":\"status\"}", "malformed request"},
+	        {"{\"cmd\":\"st\\u0000atus\"}", "malformed request"},
+	        {"{\"cmd\":\"\xff\"}", "malformed request"},
+	        {"\"status\"", "malformed request"},
+	        {"[\"status\"]", "request is not a JSON object"},
+	        {"{}", "request has no \"cmd\""},
+	        {"{\"name\":\"mars\"}", "request has no \"cmd\""},
+	        {"{\"cmd\":1}", "\"cmd\" is not a string"},
+	        {"{\"cmd\":null}", "\"cmd\" is not a string"},
+	        {"{\"cmd\":[\"status\"]}", "\"cmd\" is not a string"},
+	        {"{\"cmd\":\"STATUS\"}", "unknown command 'STATUS'"},
+	        {"{\"cmd\":\"ping\"}", "unknown command 'ping'"},
+	        {"{\"cmd\":\"\\u001b[31m\"}", "unknown command '?[31m'"},
+	        {"{\"cmd\":\"status\",\"json\":true}", "unknown argument 'json' for 'status'"},
+	        {"{\"cmd\":\"status\",\"name\":\"mars\"}", "unknown argument 'name' for 'status'"},
+	        {"{\"cmd\":\"resolve\"}", "'resolve' needs a \"name\""},
+	        {"{\"cmd\":\"resolve\",\"name\":1}", "\"name\" is not a string"},
+	        {"{\"cmd\":\"resolve\",\"name\":null}", "\"name\" is not a string"},
+	        {"{\"cmd\":\"resolve\",\"name\":\"\"}", "invalid name ''"},
+	        {"{\"cmd\":\"resolve\",\"name\":\"a..b\"}", "invalid name 'a..b'"},
+	        {"{\"cmd\":\"resolve\",\"name\":\"-x\"}", "invalid name '-x'"},
+	        {"{\"cmd\":\"resolve\",\"name\":\"mars\",\"x\":1}", "unknown argument 'x'"},
+	};
+	struct ctl_request req;
+	char err[CTL_ERROR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(parse(cases[i].in, &req, err, sizeof(err)), -EBADMSG);
+		assert_int_equal(req.cmd, CTL_CMD_INVALID);
+		if (strncmp(err, cases[i].msg, strlen(cases[i].msg)) != 0)
+			fail_msg("case %zu: '%s' does not start with '%s'", i, err, cases[i].msg);
+	}
+	/* A raw NUL and a second line are refused too. */
+	assert_int_equal(ctl_proto_parse_request("{\"cmd\":\"id\"}\0", 13, &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_int_equal(parse("{\"cmd\":\n\"id\"}", &req, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "request spans more than one line");
+}
+
+static void test_request_limits(void **state)
+{
+	static const char head[] = "{\"cmd\":\"status\"";
+	struct ctl_request req;
+	char err[CTL_ERROR_MAX], *buf = malloc(CTL_REQUEST_MAX + 1), name[300];
+
+	assert_non_null(buf);
+	/* CTL_REQUEST_MAX - 1 bytes plus the "\n" is the largest request. */
+	memset(buf, ' ', CTL_REQUEST_MAX);
+	memcpy(buf, head, strlen(head));
+	buf[CTL_REQUEST_MAX - 2] = '}';
+	assert_int_equal(ctl_proto_parse_request(buf, CTL_REQUEST_MAX - 1, &req, err, sizeof(err)),
+	                 0);
+	assert_int_equal(req.cmd, CTL_CMD_STATUS);
+	buf[CTL_REQUEST_MAX - 2] = ' ';
+	buf[CTL_REQUEST_MAX - 1] = '}';
+	assert_int_equal(ctl_proto_parse_request(buf, CTL_REQUEST_MAX, &req, err, sizeof(err)),
+	                 -EMSGSIZE);
+	assert_string_equal(err, "request longer than 4095 bytes");
+	free(buf);
+
+	/* A long offending string is quoted shortened. */
+	memset(name, 'x', sizeof(name));
+	memcpy(name, "{\"cmd\":\"", 8);
+	memcpy(name + 200, "\"}", 3);
+	assert_int_equal(parse(name, &req, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "unknown command 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'");
+	/* A small error buffer is respected. */
+	assert_int_equal(parse("{}", &req, err, 8), -EBADMSG);
+	assert_string_equal(err, "request");
+}
+
+static void test_request_format(void **state)
+{
+	struct ctl_request req = {.cmd = CTL_CMD_RESOLVE}, back;
+	char err[CTL_ERROR_MAX], *line;
+	size_t len;
+
+	strcpy(req.name, "Mars");
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
+	assert_string_equal(line, "{\"cmd\":\"resolve\",\"name\":\"mars\"}\n");
+	assert_int_equal(len, strlen(line));
+	assert_int_equal(ctl_proto_parse_request(line, len - 1, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.cmd, CTL_CMD_RESOLVE);
+	assert_string_equal(back.name, "mars");
+	free(line);
+	for (int c = 0; c < CTL_CMD_MAX; c++) {
+		if (c == CTL_CMD_RESOLVE)
+			continue;
+		req = (struct ctl_request){.cmd = (enum ctl_cmd)c};
+		assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
+		assert_int_equal(ctl_proto_parse_request(line, len - 1, &back, err, sizeof(err)),
+		                 0);
+		assert_int_equal(back.cmd, c);
+		free(line);
+	}
+	req = (struct ctl_request){.cmd = CTL_CMD_RESOLVE};
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+	req.cmd = CTL_CMD_INVALID;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+	req.cmd = CTL_CMD_MAX;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+}
+
+static void test_format_ok(void **state)
+{
+	json_t *res = json_pack("{s:s, s:b, s:{s:i}}", "name", "mars", "ok", 0, "overlay",
+	                        "neighbors", 3);
+	char *line, *big;
+	size_t len;
+
+	assert_int_equal(ctl_proto_format_ok(NULL, &line, &len), 0);
+	assert_string_equal(line, "{\"ok\":true}\n");
+	assert_int_equal(len, 12);
+	free(line);
+	/* "ok" comes first; a member "ok" of the result cannot override it. */
+	assert_int_equal(ctl_proto_format_ok(res, &line, &len), 0);
+	assert_string_equal(line,
+	                    "{\"ok\":true,\"name\":\"mars\",\"overlay\":{\"neighbors\":3}}\n");
+	free(line);
+	json_decref(res);
+	/* Strings with newlines stay on one line. */
+	res = json_pack("{s:s}", "x", "a\nb");
+	assert_int_equal(ctl_proto_format_ok(res, &line, &len), 0);
+	assert_string_equal(line, "{\"ok\":true,\"x\":\"a\\nb\"}\n");
+	free(line);
+	json_decref(res);
+
+	res = json_array();
+	assert_int_equal(ctl_proto_format_ok(res, &line, &len), -EINVAL);
+	json_decref(res);
+
+	big = malloc(CTL_RESPONSE_MAX);
+	assert_non_null(big);
+	memset(big, 'a', CTL_RESPONSE_MAX - 1);
+	big[CTL_RESPONSE_MAX - 1] = '\0';
+	res = json_pack("{s:s}", "x", big);
+	assert_int_equal(ctl_proto_format_ok(res, &line, &len), -EMSGSIZE);
+	json_decref(res);
+	/* Exactly at the limit: {"ok":true,"x":"..."}\n */
+	big[CTL_RESPONSE_MAX - 1 - strlen("{\"ok\":true,\"x\":\"\"}\n")] = '\0';
+	res = json_pack("{s:s}", "x", big);
+	assert_int_equal(ctl_proto_format_ok(res, &line, &len), 0);
+	assert_int_equal(len, CTL_RESPONSE_MAX - 1);
+	free(line);
+	json_decref(res);
+	free(big);
+}
+
+static void test_format_error(void **state)
+{
+	char msg[CTL_ERROR_MAX + 16], *line, expect[CTL_ERROR_MAX + 64];
+	size_t len;
+
+	assert_int_equal(ctl_proto_format_error("not found", &line, &len), 0);
+	assert_string_equal(line, "{\"ok\":false,\"error\":\"not found\"}\n");
+	free(line);
+	assert_int_equal(ctl_proto_format_error("bad \xff utf-8", &line, &len), 0);
+	assert_string_equal(line, "{\"ok\":false,\"error\":\"internal error\"}\n");
+	free(line);
+	/* Cut at CTL_ERROR_MAX bytes, between characters: 255 'a' then a 2-byte
+	 * character that would end at byte 257. */
+	memset(msg, 'a', CTL_ERROR_MAX - 1);
+	strcpy(msg + CTL_ERROR_MAX - 1, "\xc3\xa9tail");
+	assert_int_equal(ctl_proto_format_error(msg, &line, &len), 0);
+	msg[CTL_ERROR_MAX - 1] = '\0';
+	snprintf(expect, sizeof(expect), "{\"ok\":false,\"error\":\"%s\"}\n", msg);
+	assert_string_equal(line, expect);
+	free(line);
+}
+
+static int parse_answer(const char *s, json_t **res, char *err, size_t errlen)
+{
+	return ctl_proto_parse_response(s, strlen(s), res, err, errlen);
+}
+
+static void test_parse_response(void **state)
+{
+	static const char *const bad[] = {
+	        "",
+	        "{",
+	        "[]",
+	        "{}",
+	        "{\"ok\":1}",
+	        "{\"ok\":\"true\"}",
+	        "{\"ok\":false}",
+	        "{\"ok\":false,\"error\":3}",
+	        "{\"ok\":true,\"ok\":true}",
+	        "{\"ok\":true} {}",
+	        "{\"ok\":true,\"x\":\"\xff\"}",
+	};
+	char err[CTL_ERROR_MAX];
+	json_t *res;
+
+	assert_int_equal(parse_answer("{\"ok\":true,\"hit\":\"2001:20::1\",\"n\":2}", &res, err,
+	                              sizeof(err)),
+	                 0);
+	assert_non_null(res);
+	assert_null(json_object_get(res, "ok"));
+	assert_string_equal(json_string_value(json_object_get(res, "hit")), "2001:20::1");
+	assert_int_equal(json_integer_value(json_object_get(res, "n")), 2);
+	json_decref(res);
+
+	assert_int_equal(
+	        parse_answer("{\"ok\":false,\"error\":\"not found\"}", &res, err, sizeof(err)),
+	        -EREMOTEIO);
+	assert_null(res);
+	assert_string_equal(err, "not found");
+	/* Control characters in the daemon's message cannot reach the terminal. */
+	assert_int_equal(parse_answer("{\"ok\":false,\"error\":\"a\\u001b[2Jb\\n\"}", &res, err,
+	                              sizeof(err)),
+	                 -EREMOTEIO);
+	assert_string_equal(err, "a?[2Jb?");
+	/* A short buffer cuts between characters. */
+	assert_int_equal(parse_answer("{\"ok\":false,\"error\":\"ab\xc3\xa9\"}", &res, err, 4),
+	                 -EREMOTEIO);
+	assert_string_equal(err, "ab");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		res = (json_t *)1;
+		assert_int_equal(
+		        ctl_proto_parse_response(bad[i], strlen(bad[i]), &res, err, sizeof(err)),
+		        -EBADMSG);
+		assert_null(res);
+	}
+	assert_int_equal(ctl_proto_parse_response("{}", CTL_RESPONSE_MAX, &res, err, sizeof(err)),
+	                 -EMSGSIZE);
+}
+
+static void test_roundtrip_answer(void **state)
+{
+	json_t *res = json_pack("{s:[{s:s, s:n, s:{s:s, s:s}, s:f, s:I}]}", "peers", "hit",
+	                        "2001:20::1", "lsi", "path", "type", "host", "remote",
+	                        "192.0.2.1:10500", "rtt_ms", 1.5, "tx_bytes", (json_int_t)1 << 40);
+	char err[CTL_ERROR_MAX], *line;
+	json_t *back;
+	size_t len;
+
+	assert_non_null(res);
+	assert_int_equal(ctl_proto_format_ok(res, &line, &len), 0);
+	assert_int_equal(ctl_proto_parse_response(line, len - 1, &back, err, sizeof(err)), 0);
+	assert_true(json_equal(res, back));
+	free(line);
+	json_decref(back);
+	json_decref(res);
+
+	assert_int_equal(ctl_proto_format_error("timed out", &line, &len), 0);
+	assert_int_equal(ctl_proto_parse_response(line, len - 1, &back, err, sizeof(err)),
+	                 -EREMOTEIO);
+	assert_string_equal(err, "timed out");
+	free(line);
+}
+
+static void test_strerror(void **state)
+{
+	assert_string_equal(ctl_proto_strerror(-ENOENT), "not found");
+	assert_string_equal(ctl_proto_strerror(-ETIMEDOUT), "timed out");
+	assert_string_equal(ctl_proto_strerror(-EPERM), "permission denied");
+	assert_string_equal(ctl_proto_strerror(-EACCES), "permission denied");
+	assert_string_equal(ctl_proto_strerror(-ENOTCONN), "not joined to the overlay");
+	assert_string_equal(ctl_proto_strerror(-ENOTSUP), "not supported");
+	assert_string_equal(ctl_proto_strerror(-EIO), strerror(EIO));
+	assert_string_equal(ctl_proto_strerror(0), "internal error");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_frame),          cmocka_unit_test(test_cmd_names),
+	        cmocka_unit_test(test_name_normalize), cmocka_unit_test(test_name_qualify),
+	        cmocka_unit_test(test_request_valid),  cmocka_unit_test(test_request_errors),
+	        cmocka_unit_test(test_request_limits), cmocka_unit_test(test_request_format),
+	        cmocka_unit_test(test_format_ok),      cmocka_unit_test(test_format_error),
+	        cmocka_unit_test(test_parse_response), cmocka_unit_test(test_roundtrip_answer),
+	        cmocka_unit_test(test_strerror),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

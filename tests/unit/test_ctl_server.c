@@ -1,0 +1,842 @@
+/* SPDX-License-Identifier: MIT */
+/* test_ctl_server.c: the control server on a temporary socket, with fake
+ * handlers, driven by raw clients and by the real idloc command line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "idloc/ctl.h"
+#include "cli/cli.h"
+#include "common/log.h"
+#include "daemon/ctl.h"
+
+#define WAIT_MS 5000
+
+enum resolve_mode {
+	RESOLVE_HOLD,   /* keep the reply; the test completes it */
+	RESOLVE_NOW,    /* answer before returning */
+	RESOLVE_REFUSE, /* return -ENOENT without taking it */
+};
+
+struct fake {
+	uv_loop_t loop;
+	struct ctl *ctl;
+	struct ctl_options opt;
+	char dir[64];
+	char path[128];
+	enum resolve_mode mode;
+	struct ctl_reply *pending;
+	char resolved[CTL_NAME_MAX + 1];
+	bool stop_in_status;
+	int joins;
+};
+
+struct client {
+	int fd;
+	char buf[8192];
+	size_t len;
+	bool eof;
+};
+
+/* ---- fake handlers ---- */
+
+static json_t *status_json(void)
+{
+	return json_pack("{s:s, s:s, s:s, s:n, s:s, s:{s:s, s:b, s:i}, s:s, s:i}", "name", "mars",
+	                 "fqdn", "mars.example.internal", "hit", "2001:2a:1:2:3:4:5:6", "lsi",
+	                 "resolver", "100.64.0.53", "overlay", "domain", "example.internal",
+	                 "joined", 1, "neighbors", 3, "version", "0.1.0", "uptime_s", 3725);
+}
+
+static json_t *resolve_json(const char *name)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:[s]}", "name", name, "hit", "2001:2a:aa::1",
+	                 "owner", "2001:2a:aa::1", "seq", 7, "expires_in_s", 3540, "relay_hints",
+	                 "relay:a1");
+}
+
+static int fake_status(void *ctx, json_t *result)
+{
+	struct fake *f = ctx;
+	json_t *s = status_json();
+
+	if (f->stop_in_status) {
+		ctl_stop(f->ctl);
+		f->ctl = NULL;
+	}
+	json_object_update(result, s);
+	json_decref(s);
+	return 0;
+}
+
+static int fake_peers(void *ctx, json_t *result)
+{
+	json_t *p = json_pack("[{s:s, s:s, s:n, s:s, s:{s:s, s:s}, s:f, s:i, s:i}, "
+	                      "{s:n, s:s, s:n, s:s, s:{s:s, s:s}, s:n, s:i, s:i}]",
+	                      "name", "venus", "hit", "2001:2a::2", "lsi", "state", "ESTABLISHED",
+	                      "path", "type", "host", "remote", "192.0.2.2:10500", "rtt_ms", 1.25,
+	                      "tx_bytes", 2048, "rx_bytes", 100, "name", "hit", "2001:2a::3", "lsi",
+	                      "state", "I1-SENT", "path", "type", "relay", "remote",
+	                      "[2001:db8::1]:10500", "rtt_ms", "tx_bytes", 0, "rx_bytes", 0);
+	return json_object_set_new(result, "peers", p);
+}
+
+static int fake_id(void *ctx, json_t *result)
+{
+	json_object_set_new(result, "hit", json_string("2001:2a:1:2:3:4:5:6"));
+	json_object_set_new(result, "hi_algorithm", json_string("ECDSA P-256"));
+	json_object_set_new(result, "fqdn", json_string("mars.example.internal"));
+	return 0;
+}
+
+static int fake_resolve(void *ctx, const char *fqdn, struct ctl_reply *reply)
+{
+	struct fake *f = ctx;
+
+	snprintf(f->resolved, sizeof(f->resolved), "%s", fqdn);
+	switch (f->mode) {
+	case RESOLVE_HOLD:
+		f->pending = reply;
+		return 0;
+	case RESOLVE_NOW:
+		ctl_reply_send(reply, resolve_json(fqdn));
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+static int fake_join(void *ctx, struct ctl_reply *reply)
+{
+	struct fake *f = ctx;
+
+	f->joins++;
+	ctl_reply_send(reply, json_pack("{s:b}", "joined", 1));
+	return 0;
+}
+
+static int fake_leave(void *ctx, struct ctl_reply *reply)
+{
+	return -ENOTCONN;
+}
+
+static const struct ctl_handlers handlers = {
+        .status = fake_status,
+        .peers = fake_peers,
+        .id = fake_id,
+        .resolve = fake_resolve,
+        .join = fake_join,
+        .leave = fake_leave,
+};
+
+/* ---- loop and client helpers ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void client_pump(struct client *c)
+{
+	while (!c->eof && c->len < sizeof(c->buf) - 1) {
+		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
+		if (n > 0) {
+			c->len += (size_t)n;
+			c->buf[c->len] = '\0';
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			c->eof = true; /* EOF, or ECONNRESET after the answer */
+		} else {
+			break;
+		}
+	}
+}
+
+/* Turns the loop until cond(arg) holds; false after WAIT_MS. */
+static bool run_until(struct fake *f, bool (*cond)(void *), void *arg)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (now_ms() < end) {
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		if (cond(arg))
+			return true;
+		poll(NULL, 0, 2);
+	}
+	return false;
+}
+
+static bool client_done(void *arg)
+{
+	struct client *c = arg;
+	client_pump(c);
+	return c->eof;
+}
+
+static bool have_pending(void *arg)
+{
+	return ((struct fake *)arg)->pending != NULL;
+}
+
+static bool no_connections(void *arg)
+{
+	struct fake *f = arg;
+	return ctl_connections(f->ctl) == 0;
+}
+
+static bool two_connections(void *arg)
+{
+	struct fake *f = arg;
+	return ctl_connections(f->ctl) == 2;
+}
+
+/* A few turns of the loop without waiting for anything in particular. */
+static void spin(struct fake *f, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		poll(NULL, 0, 2);
+	}
+}
+
+static void client_open(struct client *c, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	memset(c, 0, sizeof(*c));
+	strcpy(sa.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(c->fd >= 0);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+}
+
+static void client_send(struct client *c, const void *buf, size_t len)
+{
+	assert_int_equal(send(c->fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static void client_puts(struct client *c, const char *s)
+{
+	client_send(c, s, strlen(s));
+}
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Sends req, waits for the server to close, returns what it said. */
+static const char *exchange(struct fake *f, struct client *c, const char *req)
+{
+	client_open(c, f->path);
+	client_puts(c, req);
+	assert_true(run_until(f, client_done, c));
+	client_close(c);
+	return c->buf;
+}
+
+/* ---- fixture ---- */
+
+static int start(struct fake *f)
+{
+	return ctl_start(&f->loop, &f->opt,
+	                 &(struct ctl_handlers){.ctx = f,
+	                                        .status = handlers.status,
+	                                        .peers = handlers.peers,
+	                                        .id = handlers.id,
+	                                        .resolve = handlers.resolve,
+	                                        .join = handlers.join,
+	                                        .leave = handlers.leave},
+	                 &f->ctl);
+}
+
+static int setup(void **state)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/test_ctl_XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/run/idloc/ctl.sock", f->dir);
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	ctl_options_init(&f->opt, f->path);
+	f->opt.domain = "example.internal";
+	*state = f;
+	return 0;
+}
+
+static int setup_started(void **state)
+{
+	struct fake *f;
+
+	setup(state);
+	f = *state;
+	assert_int_equal(start(f), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fake *f = *state;
+	char p[192];
+
+	if (f->ctl)
+		ctl_stop(f->ctl);
+	if (f->pending)
+		ctl_reply_error(f->pending, "test over");
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s/run/idloc", f->dir);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/run", f->dir);
+	rmdir(p);
+	assert_int_equal(rmdir(f->dir), 0);
+	free(f);
+	return 0;
+}
+
+/* ---- tests: the socket ---- */
+
+static void test_socket_file(void **state)
+{
+	struct fake *f = *state;
+	char dir[192];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/run/idloc", f->dir);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(lstat(f->path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0660);
+	ctl_stop(f->ctl);
+	f->ctl = NULL;
+	assert_int_equal(lstat(f->path, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void test_stale_and_busy_path(void **state)
+{
+	struct fake *f = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ctl *second;
+	char dir[192];
+	int fd;
+
+	/* A socket nobody listens on is stale and replaced. */
+	snprintf(dir, sizeof(dir), "%s/run", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/run/idloc", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	strcpy(sa.sun_path, f->path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(start(f), 0);
+
+	/* A live one is not touched. */
+	assert_int_equal(ctl_start(&f->loop, &f->opt, &handlers, &second), -EADDRINUSE);
+	ctl_stop(f->ctl);
+	f->ctl = NULL;
+
+	/* Nor is a file that is not a socket. */
+	fd = open(f->path, O_CREAT | O_WRONLY | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(start(f), -EEXIST);
+	assert_int_equal(unlink(f->path), 0);
+
+	/* Paths a socket address cannot hold, or relative ones. */
+	f->opt.path = "/tmp/a-very-long-directory-name-for-a-unix-socket-that-cannot-fit-in-"
+	              "sun-path-because-it-is-too-long/ctl.sock";
+	assert_int_equal(start(f), -ENAMETOOLONG);
+	f->opt.path = "relative.sock";
+	assert_int_equal(start(f), -EINVAL);
+	f->opt.path = f->path;
+	assert_int_equal(start(f), 0);
+}
+
+/* ---- tests: commands ---- */
+
+static void test_status(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	assert_string_equal(
+	        exchange(f, &c, "{\"cmd\":\"status\"}\n"),
+	        "{\"ok\":true,\"name\":\"mars\",\"fqdn\":\"mars.example.internal\",\"hit\":"
+	        "\"2001:2a:1:2:3:4:5:6\",\"lsi\":null,\"resolver\":\"100.64.0.53\",\"overlay\":{"
+	        "\"domain\":\"example.internal\",\"joined\":true,\"neighbors\":3},\"version\":"
+	        "\"0.1.0\",\"uptime_s\":3725}\n");
+	assert_true(run_until(f, no_connections, f));
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"id\"}\n"),
+	                    "{\"ok\":true,\"hit\":\"2001:2a:1:2:3:4:5:6\",\"hi_algorithm\":\"ECDSA "
+	                    "P-256\",\"fqdn\":\"mars.example.internal\"}\n");
+	assert_non_null(strstr(exchange(f, &c, "{\"cmd\":\"peers\"}\n"), "\"peers\":[{"));
+}
+
+static void test_bad_requests(void **state)
+{
+	struct fake *f = *state;
+	char big[5000];
+	struct client c;
+
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"frob\"}\n"),
+	                    "{\"ok\":false,\"error\":\"unknown command 'frob'\"}\n");
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"status\",\"x\":1}\n"),
+	                    "{\"ok\":false,\"error\":\"unknown argument 'x' for 'status'\"}\n");
+	assert_non_null(strstr(exchange(f, &c, "status\n"), "\"error\":\"malformed request: "));
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"id\"}\n{\"cmd\":\"id\"}\n"),
+	                    "{\"ok\":false,\"error\":\"data after the request: one request per "
+	                    "connection\"}\n");
+	memset(big, 'x', sizeof(big));
+	client_open(&c, f->path);
+	client_send(&c, big, sizeof(big));
+	assert_true(run_until(f, client_done, &c));
+	client_close(&c);
+	assert_string_equal(c.buf, "{\"ok\":false,\"error\":\"request longer than 4095 bytes\"}\n");
+
+	/* The end of the stream before the newline. */
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"id\"}");
+	shutdown(c.fd, SHUT_WR);
+	assert_true(run_until(f, client_done, &c));
+	client_close(&c);
+	assert_string_equal(
+	        c.buf,
+	        "{\"ok\":false,\"error\":\"incomplete request: no newline before the end\"}\n");
+
+	/* Connected, said nothing, left: closed without a word. */
+	client_open(&c, f->path);
+	shutdown(c.fd, SHUT_WR);
+	assert_true(run_until(f, client_done, &c));
+	client_close(&c);
+	assert_string_equal(c.buf, "");
+	assert_true(run_until(f, no_connections, f));
+}
+
+static void test_resolve_async(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	f->mode = RESOLVE_HOLD;
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"resolve\",\"name\":\"Venus\"}\n");
+	assert_true(run_until(f, have_pending, f));
+	assert_string_equal(f->resolved, "venus.example.internal");
+	spin(f, 50);
+	client_pump(&c);
+	assert_int_equal(c.len, 0);
+	assert_false(ctl_reply_cancelled(f->pending));
+	ctl_reply_send(f->pending, resolve_json(f->resolved));
+	f->pending = NULL;
+	assert_true(run_until(f, client_done, &c));
+	client_close(&c);
+	assert_string_equal(c.buf,
+	                    "{\"ok\":true,\"name\":\"venus.example.internal\",\"hit\":\"2001:"
+	                    "2a:aa::1\",\"owner\":\"2001:2a:aa::1\",\"seq\":7,\"expires_in_"
+	                    "s\":3540,\"relay_hints\":[\"relay:a1\"]}\n");
+
+	/* A dotted name is kept as it is. */
+	f->mode = RESOLVE_NOW;
+	assert_non_null(strstr(exchange(f, &c, "{\"cmd\":\"resolve\",\"name\":\"a.b.c.\"}\n"),
+	                       "\"name\":\"a.b.c\""));
+	f->mode = RESOLVE_REFUSE;
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"resolve\",\"name\":\"nobody\"}\n"),
+	                    "{\"ok\":false,\"error\":\"not found\"}\n");
+	/* Completing with an error later. */
+	f->mode = RESOLVE_HOLD;
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"resolve\",\"name\":\"x\"}\n");
+	assert_true(run_until(f, have_pending, f));
+	ctl_reply_errno(f->pending, -ETIMEDOUT);
+	f->pending = NULL;
+	assert_true(run_until(f, client_done, &c));
+	client_close(&c);
+	assert_string_equal(c.buf, "{\"ok\":false,\"error\":\"timed out\"}\n");
+}
+
+static void test_early_disconnect(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	f->mode = RESOLVE_HOLD;
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"resolve\",\"name\":\"venus\"}\n");
+	assert_true(run_until(f, have_pending, f));
+	client_close(&c);
+	spin(f, 20);
+	/* The answer goes nowhere, and the connection is released. */
+	ctl_reply_send(f->pending, resolve_json(f->resolved));
+	f->pending = NULL;
+	assert_true(run_until(f, no_connections, f));
+}
+
+static void test_timeout(void **state)
+{
+	struct fake *f = *state;
+	struct client c, idle;
+
+	ctl_stop(f->ctl);
+	f->opt.timeout_ms = 100;
+	assert_int_equal(start(f), 0);
+	f->mode = RESOLVE_HOLD;
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"resolve\",\"name\":\"venus\"}\n");
+	client_open(&idle, f->path);
+	assert_true(run_until(f, client_done, &c));
+	assert_string_equal(c.buf, "{\"ok\":false,\"error\":\"timed out\"}\n");
+	assert_true(run_until(f, client_done, &idle));
+	assert_string_equal(idle.buf, "{\"ok\":false,\"error\":\"timed out\"}\n");
+	client_close(&c);
+	client_close(&idle);
+	/* The handler still holds the reply: cancelled, and freed on completion. */
+	assert_non_null(f->pending);
+	assert_true(ctl_reply_cancelled(f->pending));
+	ctl_reply_send(f->pending, resolve_json("venus"));
+	f->pending = NULL;
+	assert_true(run_until(f, no_connections, f));
+}
+
+static void test_busy(void **state)
+{
+	struct fake *f = *state;
+	struct client a, b, c;
+
+	ctl_stop(f->ctl);
+	f->opt.max_conns = 2;
+	assert_int_equal(start(f), 0);
+	client_open(&a, f->path);
+	client_open(&b, f->path);
+	assert_true(run_until(f, two_connections, f));
+	client_open(&c, f->path);
+	assert_true(run_until(f, client_done, &c));
+	assert_string_equal(c.buf, "{\"ok\":false,\"error\":\"busy, try again\"}\n");
+	client_close(&c);
+	client_close(&a);
+	client_close(&b);
+	assert_true(run_until(f, no_connections, f));
+	assert_non_null(strstr(exchange(f, &c, "{\"cmd\":\"status\"}\n"), "\"ok\":true"));
+}
+
+static void test_join_leave_rights(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"join\"}\n"),
+	                    "{\"ok\":true,\"joined\":true}\n");
+	assert_int_equal(f->joins, 1);
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"leave\"}\n"),
+	                    "{\"ok\":false,\"error\":\"not joined to the overlay\"}\n");
+	if (geteuid() == 0) {
+		/* Root is always allowed; another uid cannot be faked here. */
+		return;
+	}
+	ctl_stop(f->ctl);
+	f->opt.admin_uid = geteuid() + 1;
+	assert_int_equal(start(f), 0);
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"join\"}\n"),
+	                    "{\"ok\":false,\"error\":\"permission denied\"}\n");
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"leave\"}\n"),
+	                    "{\"ok\":false,\"error\":\"permission denied\"}\n");
+	assert_int_equal(f->joins, 1);
+	/* Reading is for everyone. */
+	assert_non_null(strstr(exchange(f, &c, "{\"cmd\":\"id\"}\n"), "\"ok\":true"));
+}
+
+static void test_missing_handler(void **state)
+{
+	struct fake *f = *state;
+	struct ctl_handlers none = {.ctx = f};
+	struct client c;
+
+	ctl_stop(f->ctl);
+	assert_int_equal(ctl_start(&f->loop, &f->opt, &none, &f->ctl), 0);
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"peers\"}\n"),
+	                    "{\"ok\":false,\"error\":\"not supported\"}\n");
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"resolve\",\"name\":\"x\"}\n"),
+	                    "{\"ok\":false,\"error\":\"not supported\"}\n");
+}
+
+static void test_stop_with_pending(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	f->mode = RESOLVE_HOLD;
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"resolve\",\"name\":\"venus\"}\n");
+	assert_true(run_until(f, have_pending, f));
+	ctl_stop(f->ctl);
+	f->ctl = NULL;
+	assert_true(run_until(f, client_done, &c));
+	client_close(&c);
+	assert_string_equal(c.buf, "");
+	assert_true(ctl_reply_cancelled(f->pending));
+	ctl_reply_send(f->pending, resolve_json("venus"));
+	f->pending = NULL;
+}
+
+static void test_stop_in_handler(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	f->stop_in_status = true;
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"status\"}\n"), "");
+	assert_null(f->ctl);
+}
+
+/* ---- tests: the idloc command line against the server ---- */
+
+struct child {
+	pid_t pid;
+	int status;
+	bool exited;
+};
+
+static bool child_exited(void *arg)
+{
+	struct child *ch = arg;
+
+	if (waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid)
+		ch->exited = true;
+	return ch->exited;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[8192];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* Runs `idloc args...` in a child while the loop serves it. Returns the exit
+ * code; out and err get what it printed. */
+static int idloc(struct fake *f, char **out, char **err, ...)
+{
+	char arg0[] = "idloc", *argv[16] = {arg0}, o[192], e[192];
+	struct child ch = {0};
+	int argc = 1, fd;
+	va_list ap;
+	static char errbuf[8192];
+
+	va_start(ap, err);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	snprintf(o, sizeof(o), "%s/out", f->dir);
+	snprintf(e, sizeof(e), "%s/err", f->dir);
+	fflush(NULL);
+	ch.pid = fork();
+	assert_true(ch.pid >= 0);
+	if (ch.pid == 0) {
+		fd = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+		fd = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+		setenv("NO_COLOR", "1", 1);
+		fd = cli_main(argc, argv);
+		fflush(NULL);
+		_exit(fd);
+	}
+	assert_true(run_until(f, child_exited, &ch));
+	assert_true(WIFEXITED(ch.status));
+	strcpy(errbuf, slurp(e));
+	*err = errbuf;
+	*out = slurp(o);
+	unlink(o);
+	unlink(e);
+	return WEXITSTATUS(ch.status);
+}
+
+static void test_cli_status(void **state)
+{
+	struct fake *f = *state;
+	json_t *got, *want;
+	char *out, *err;
+
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "status", NULL), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(out, "name        mars\n"
+	                         "fqdn        mars.example.internal\n"
+	                         "HIT         2001:2a:1:2:3:4:5:6\n"
+	                         "LSI         -\n"
+	                         "resolver    100.64.0.53\n"
+	                         "overlay     example.internal\n"
+	                         "joined      yes\n"
+	                         "neighbors   3\n"
+	                         "version     0.1.0\n"
+	                         "uptime      1h 2m\n");
+
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "status", "--json", NULL), 0);
+	got = json_loads(out, 0, NULL);
+	want = status_json();
+	assert_non_null(got);
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+	/* Pretty-printed: one member per line. */
+	assert_non_null(strstr(out, "\n  \"name\": \"mars\",\n"));
+
+	assert_int_equal(idloc(f, &out, &err, "--json", "-s", f->path, "id", NULL), 0);
+	assert_non_null(strstr(out, "\"hi_algorithm\": \"ECDSA P-256\""));
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "id", NULL), 0);
+	assert_string_equal(out, "HIT         2001:2a:1:2:3:4:5:6\n"
+	                         "algorithm   ECDSA P-256\n"
+	                         "fqdn        mars.example.internal\n");
+}
+
+static void test_cli_peers(void **state)
+{
+	struct fake *f = *state;
+	char *out, *err;
+	json_t *got;
+
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "peers", NULL), 0);
+	assert_string_equal(
+	        out,
+	        "NAME   HIT         LSI  STATE        PATH                       RTT     TX       "
+	        "RX\n"
+	        "venus  2001:2a::2  -    ESTABLISHED  host 192.0.2.2:10500       1.2 ms  2.0 KiB  "
+	        "100 B\n"
+	        "-      2001:2a::3  -    I1-SENT      relay [2001:db8::1]:10500  -       0 B      "
+	        "0 B\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "peers", "--json", NULL), 0);
+	got = json_loads(out, 0, NULL);
+	assert_true(json_is_array(got));
+	assert_int_equal(json_array_size(got), 2);
+	json_decref(got);
+}
+
+static void test_cli_resolve(void **state)
+{
+	struct fake *f = *state;
+	char *out, *err;
+
+	f->mode = RESOLVE_NOW;
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "resolve", "VENUS", NULL), 0);
+	assert_string_equal(out, "name        venus.example.internal\n"
+	                         "HIT         2001:2a:aa::1\n"
+	                         "owner       2001:2a:aa::1\n"
+	                         "seq         7\n"
+	                         "expires     in 3540 s\n"
+	                         "relays      relay:a1\n");
+	f->mode = RESOLVE_REFUSE;
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "resolve", "nobody", NULL), 1);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "idloc: resolve nobody: not found\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "resolve", "no..body", NULL), 2);
+	assert_non_null(strstr(err, "invalid name 'no..body'"));
+}
+
+static void test_cli_join_leave(void **state)
+{
+	struct fake *f = *state;
+	char *out, *err;
+
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "join", NULL), 0);
+	assert_string_equal(out, "joined      yes\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "leave", NULL), 1);
+	assert_string_equal(err, "idloc: leave: not joined to the overlay\n");
+}
+
+static void test_cli_config_and_errors(void **state)
+{
+	struct fake *f = *state;
+	char conf[192], *out, *err;
+	FILE *fp;
+
+	snprintf(conf, sizeof(conf), "%s/idloc.conf", f->dir);
+	fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[overlay]\ndomain = example.internal\n[peer]\ncontrol = %s ; here\n", f->path);
+	fclose(fp);
+	assert_int_equal(idloc(f, &out, &err, "-c", conf, "id", NULL), 0);
+	assert_non_null(strstr(out, "mars.example.internal"));
+
+	fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[peer]\ncontrol = relative/path\n");
+	fclose(fp);
+	assert_int_equal(idloc(f, &out, &err, "-c", conf, "id", NULL), 1);
+	assert_non_null(strstr(err, "[peer] control is not an absolute socket path"));
+	unlink(conf);
+	assert_int_equal(idloc(f, &out, &err, "-c", conf, "id", NULL), 1);
+	assert_non_null(strstr(err, "cannot read"));
+
+	assert_int_equal(idloc(f, &out, &err, "-s", "/nonexistent/idloc.sock", "status", NULL), 1);
+	assert_string_equal(err, "idloc: cannot connect to '/nonexistent/idloc.sock': No such "
+	                         "file or directory (is idlocd running?)\n");
+	assert_int_equal(idloc(f, &out, &err, NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "status", "extra", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "--help", NULL), 0);
+	assert_non_null(strstr(out, "Usage: idloc"));
+	assert_int_equal(idloc(f, &out, &err, "peers", "--help", NULL), 0);
+	assert_non_null(strstr(out, "Usage: idloc [-s SOCKET] [-c CONFIG] peers [--json]"));
+	assert_int_equal(idloc(f, &out, &err, "--version", NULL), 0);
+	assert_non_null(strstr(out, "idloc "));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_socket_file, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_stale_and_busy_path, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_status, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_bad_requests, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_resolve_async, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_early_disconnect, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_timeout, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_busy, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_join_leave_rights, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_missing_handler, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_with_pending, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_stop_in_handler, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_status, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_peers, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_resolve, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_join_leave, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_config_and_errors, setup_started,
+	                                        teardown),
+	};
+
+	/* No SIGPIPE handling here: ctl_start must take care of it. */
+	log_set_level(LOG_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
