@@ -23,16 +23,17 @@
 #include "common/hit.h"
 #include "common/log.h"
 #include "crypto/identity.h"
+#include "daemon/answers.h"
 #include "daemon/config.h"
+#include "daemon/ctl.h"
 #include "daemon/datapath.h"
 #include "daemon/keylog.h"
+#include "daemon/mesh.h"
 #include "daemon/peers.h"
 #include "hip/bex.h"
 #include "net/netlink.h"
 #include "net/tun.h"
 #include "net/udp.h"
-
-#define BOOTSTRAP_RETRY_MS (30 * 1000) /* a bootstrap peer that was down gets another I1 */
 
 static const uint8_t orchid_prefix[16] = {0x20, 0x01, 0x00, 0x20};
 #define ORCHID_PLEN 28
@@ -43,7 +44,6 @@ enum {
 	H_UDP = 1U << 2,
 	H_TUN = 1U << 3,
 	H_HIP_TIMER = 1U << 4,
-	H_BOOT_TIMER = 1U << 5,
 	H_STOP_TIMER = 1U << 6,
 };
 
@@ -54,7 +54,7 @@ struct daemon {
 	unsigned handles; /* H_* of initialised handles */
 	uv_signal_t sigint, sigterm;
 	uv_poll_t udp_poll, tun_poll;
-	uv_timer_t hip_timer, boot_timer, stop_timer;
+	uv_timer_t hip_timer, stop_timer;
 	bool stopping;
 
 	struct identity *id;
@@ -65,6 +65,9 @@ struct daemon {
 	struct udp_batch batch;
 	struct hip_host *hip;
 	struct peers *peers;
+	struct mesh *mesh;
+	struct ctl *ctl;
+	struct answers answers;
 	struct datapath dp;
 };
 
@@ -237,6 +240,7 @@ static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 		drop_peer(d, a);
 		break;
 	}
+	mesh_hip_event(d->mesh, a, ev);
 }
 
 static void check_stopped(struct daemon *d);
@@ -249,37 +253,6 @@ static void on_hip_timer(uv_timer_t *t)
 	hip_rearm(d);
 	if (d->stopping)
 		check_stopped(d);
-}
-
-static void connect_bootstrap(struct daemon *d)
-{
-	char a[UDP_ADDRSTRLEN];
-
-	for (size_t i = 0; i < d->cfg.n_bootstrap; i++) {
-		const struct config_endpoint *ep = &d->cfg.bootstrap[i];
-		struct hip_locator loc = {.len = ep->addrlen};
-		int r;
-
-		memcpy(&loc.addr, &ep->addr, ep->addrlen);
-		udp_addr_canonicalize(&loc.addr, &loc.len);
-		r = hip_host_connect(d->hip, NULL, &loc, now_ms(d), NULL);
-		if (r == -EALREADY)
-			continue;
-		if (r < 0)
-			log_errno(LOG_WARNING, r, "connecting to bootstrap peer %s failed",
-			          loc_format(&loc, a));
-		else
-			log_msg(LOG_INFO, "connecting to bootstrap peer %s", loc_format(&loc, a));
-	}
-	hip_rearm(d);
-}
-
-static void on_boot_timer(uv_timer_t *t)
-{
-	struct daemon *d = t->data;
-
-	if (!d->stopping)
-		connect_bootstrap(d);
 }
 
 /* ---- the data path's fds ---- */
@@ -321,7 +294,6 @@ static void close_handles(struct daemon *d)
 	        {H_UDP, (uv_handle_t *)&d->udp_poll},
 	        {H_TUN, (uv_handle_t *)&d->tun_poll},
 	        {H_HIP_TIMER, (uv_handle_t *)&d->hip_timer},
-	        {H_BOOT_TIMER, (uv_handle_t *)&d->boot_timer},
 	        {H_STOP_TIMER, (uv_handle_t *)&d->stop_timer},
 	};
 
@@ -381,7 +353,9 @@ static void begin_shutdown(struct daemon *d)
 	log_msg(LOG_NOTICE, "shutting down");
 	d->stopping = true;
 	uv_poll_stop(&d->tun_poll);
-	uv_timer_stop(&d->boot_timer);
+	ctl_stop(d->ctl);
+	d->ctl = NULL;
+	mesh_stop(d->mesh);
 	/* hip_host_foreach callbacks must not change the association list, so
 	 * collect first, then close. */
 	l.a = l.cap ? calloc(l.cap, sizeof(*l.a)) : NULL;
@@ -412,22 +386,6 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 /* ---- startup ladder ---- */
-
-static int check_bootstrap(struct daemon *d)
-{
-	char ep[CONFIG_DOMAIN_MAX + 16];
-
-	for (size_t i = 0; i < d->cfg.n_bootstrap; i++) {
-		if (!d->cfg.bootstrap[i].literal) {
-			log_msg(LOG_ERR,
-			        "[overlay] bootstrap '%s': host names are not supported yet, use "
-			        "an IP address",
-			        config_endpoint_format(&d->cfg.bootstrap[i], ep, sizeof(ep)));
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
 
 static int configure_tun(struct daemon *d)
 {
@@ -474,7 +432,7 @@ static int start_handles(struct daemon *d)
 
 	d->sigint.data = d->sigterm.data = d;
 	d->udp_poll.data = d->tun_poll.data = d;
-	d->hip_timer.data = d->boot_timer.data = d->stop_timer.data = d;
+	d->hip_timer.data = d->stop_timer.data = d;
 	if ((r = uv_signal_init(&d->loop, &d->sigint)) < 0)
 		goto fail;
 	d->handles |= H_SIGINT;
@@ -490,9 +448,6 @@ static int start_handles(struct daemon *d)
 	if ((r = uv_timer_init(&d->loop, &d->hip_timer)) < 0)
 		goto fail;
 	d->handles |= H_HIP_TIMER;
-	if ((r = uv_timer_init(&d->loop, &d->boot_timer)) < 0)
-		goto fail;
-	d->handles |= H_BOOT_TIMER;
 	if ((r = uv_timer_init(&d->loop, &d->stop_timer)) < 0)
 		goto fail;
 	d->handles |= H_STOP_TIMER;
@@ -500,9 +455,6 @@ static int start_handles(struct daemon *d)
 	    (r = uv_signal_start(&d->sigterm, on_signal, SIGTERM)) < 0 ||
 	    (r = uv_poll_start(&d->udp_poll, UV_READABLE, on_udp)) < 0 ||
 	    (r = uv_poll_start(&d->tun_poll, UV_READABLE, on_tun)) < 0)
-		goto fail;
-	if (d->cfg.n_bootstrap && (r = uv_timer_start(&d->boot_timer, on_boot_timer,
-	                                              BOOTSTRAP_RETRY_MS, BOOTSTRAP_RETRY_MS)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -596,6 +548,53 @@ static int start_engine(struct daemon *d)
 	return 0;
 }
 
+static void mesh_hip_changed(void *ctx)
+{
+	hip_rearm(ctx);
+}
+
+/* The overlay on top of the engine; its messages come in through the data
+ * path's local delivery hook. */
+static int start_mesh(struct daemon *d)
+{
+	struct mesh_io io = {
+	        .loop = &d->loop,
+	        .cfg = &d->cfg,
+	        .id = d->id,
+	        .hip = d->hip,
+	        .dp = &d->dp,
+	        .hip_changed = mesh_hip_changed,
+	        .ctx = d,
+	};
+	int r = mesh_new(&io, &d->mesh);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "overlay setup failed");
+	d->dp.io.local = mesh_local;
+	d->dp.io.local_ctx = d->mesh;
+	return 0;
+}
+
+/* The control socket; ctl_start logs its own failures. */
+static int start_ctl(struct daemon *d)
+{
+	struct ctl_handlers h;
+	struct ctl_options o;
+
+	d->answers = (struct answers){
+	        .cfg = &d->cfg,
+	        .id = d->id,
+	        .hip = d->hip,
+	        .peers = d->peers,
+	        .mesh = d->mesh,
+	        .started_s = mesh_clock_ms() / 1000,
+	};
+	answers_handlers(&d->answers, &h);
+	ctl_options_init(&o, d->cfg.control);
+	o.domain = d->cfg.domain;
+	return ctl_start(&d->loop, &o, &h, &d->ctl);
+}
+
 int daemon_new(const struct config *cfg, struct daemon **ret)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
@@ -622,9 +621,6 @@ int daemon_start(struct daemon *d)
 	char h[HIT_STRLEN];
 	int r;
 
-	r = check_bootstrap(d);
-	if (r < 0)
-		return r;
 	r = daemon_load_identity(&d->cfg, &d->id, err, sizeof(err));
 	if (r < 0) {
 		log_msg(LOG_ERR, "%s", err);
@@ -648,12 +644,27 @@ int daemon_start(struct daemon *d)
 	r = start_engine(d);
 	if (r < 0)
 		goto err_peers;
-	r = start_handles(d);
+	r = start_mesh(d);
 	if (r < 0)
 		goto err_hip;
-	connect_bootstrap(d);
+	r = start_handles(d);
+	if (r < 0)
+		goto err_mesh;
+	r = mesh_start(d->mesh);
+	if (r < 0)
+		goto err_handles;
+	r = start_ctl(d);
+	if (r < 0)
+		goto err_handles;
+	hip_rearm(d);
 	return 0;
 
+err_handles:
+	mesh_stop(d->mesh);
+	close_handles(d);
+	uv_run(&d->loop, UV_RUN_DEFAULT); /* completes the closes */
+err_mesh:
+	d->mesh = mesh_free(d->mesh);
 err_hip:
 	d->hip = hip_host_free(d->hip);
 err_peers:
@@ -677,6 +688,7 @@ int daemon_run(struct daemon *d)
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	/* Everything below runs with the handles closed. */
+	d->mesh = mesh_free(d->mesh);
 	d->hip = hip_host_free(d->hip); /* DESTROYED events drop the peers */
 	d->peers = peers_free(d->peers);
 	udp_batch_done(&d->batch);
@@ -699,10 +711,14 @@ struct daemon *daemon_free(struct daemon *d)
 	if (!d)
 		return NULL;
 	if (d->loop_ready) {
+		ctl_stop(d->ctl);
+		d->ctl = NULL;
+		mesh_stop(d->mesh);
 		close_handles(d);
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(&d->loop);
 	}
+	d->mesh = mesh_free(d->mesh);
 	d->hip = hip_host_free(d->hip);
 	d->peers = peers_free(d->peers);
 	udp_batch_done(&d->batch);

@@ -241,31 +241,55 @@ static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locat
 	return esp_sa_needs_rekey(&p->out) && request_rekey(dp, p, now);
 }
 
+/* The peer with SAs for dst, or NULL (*ret_assoc tells whether an
+ * association exists at all). */
+static struct peer *keyed_peer(struct datapath *dp, const struct hit *dst,
+                               struct hip_assoc **ret_assoc)
+{
+	struct hip_assoc *a = hip_host_find(dp->io.hip, dst);
+	struct peer *p = a ? hip_assoc_user(a) : NULL;
+	enum hip_state st = a ? hip_assoc_state(a) : HIP_STATE_UNASSOCIATED;
+
+	*ret_assoc = a;
+	/* R2-SENT has verified keys from a signed I2; waiting for ESTABLISHED
+	 * would stall a Responder's first packets for 4 retransmit periods. */
+	if (!p || (st != HIP_STATE_ESTABLISHED && st != HIP_STATE_R2_SENT))
+		return NULL;
+	return p;
+}
+
 /* True when sending the packet asked the engine for a rekey. */
 static bool tun_packet(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	struct outbound o;
 	struct hip_assoc *a;
 	struct peer *p;
-	enum hip_state st;
 
 	if (!outbound_parse(dp, pkt, len, &o, now))
 		return false;
-	a = hip_host_find(dp->io.hip, &o.dst);
+	p = keyed_peer(dp, &o.dst, &a);
 	if (!a) {
 		dp->stats.tun_no_assoc++;
 		send_unreachable(dp, pkt, o.off + o.len, now);
 		return false;
 	}
-	p = hip_assoc_user(a);
-	st = hip_assoc_state(a);
-	/* R2-SENT has verified keys from a signed I2; waiting for ESTABLISHED
-	 * would stall a Responder's first packets for 4 retransmit periods. */
-	if (!p || (st != HIP_STATE_ESTABLISHED && st != HIP_STATE_R2_SENT)) {
+	if (!p) {
 		dp->stats.tun_pending++;
 		return false;
 	}
 	return esp_send(dp, p, hip_assoc_locator(a), pkt, &o, now);
+}
+
+int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_header,
+                     const uint8_t *payload, size_t len, uint64_t now)
+{
+	struct outbound o = {.dst = *dst, .nh = next_header, .off = 0, .len = len};
+	struct hip_assoc *a;
+	struct peer *p = keyed_peer(dp, dst, &a);
+
+	if (!p)
+		return -ENOTCONN;
+	return esp_send(dp, p, hip_assoc_locator(a), payload, &o, now) ? 1 : 0;
 }
 
 bool datapath_on_tun(struct datapath *dp, int status, uint64_t now)
@@ -356,6 +380,9 @@ static void udp_esp(struct datapath *dp, const struct udp_dgram *g, uint64_t now
 	if (n < 0)
 		return;
 	esp_arrived(dp, p, g, now);
+	if (dp->io.local && dp->io.local(dp->io.local_ctx, &p->hit, nh,
+	                                 dp->decap_buf + BEET_IPV6_HDR_LEN, (size_t)n, now))
+		return;
 	r = beet_ipv6_inbound(dp->decap_buf, sizeof(dp->decap_buf), (size_t)n, &p->hit, &dp->io.hit,
 	                      nh);
 	if (r < 0) {

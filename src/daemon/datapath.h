@@ -28,6 +28,11 @@ struct tun;
 #define DATAPATH_TUN_BUF   65536 /* any IPv6 packet without jumbograms */
 #define DATAPATH_ICMP6_MAX 1280  /* RFC 4443 2.4 (c): error packets fit the minimum MTU */
 
+/* A decrypted payload for this daemon itself rather than the TUN (overlay
+ * messages): true when consumed. `from` is the authenticated peer HIT. */
+typedef bool (*datapath_local_fn)(void *ctx, const struct hit *from, uint8_t next_header,
+                                  const uint8_t *payload, size_t len, uint64_t now);
+
 /* The daemon's objects, borrowed: they outlive the data path. */
 struct datapath_io {
 	const struct tun *tun;
@@ -35,7 +40,9 @@ struct datapath_io {
 	struct udp_batch *batch;
 	struct hip_host *hip;
 	struct peers *peers;
-	struct hit hit; /* ours */
+	struct hit hit;          /* ours */
+	datapath_local_fn local; /* optional */
+	void *local_ctx;
 };
 
 struct datapath_stats {
@@ -67,6 +74,11 @@ bool datapath_on_tun(struct datapath *dp, int status, uint64_t now);
  * engine and decapsulated ESP to the TUN. True unless the poll failed (then
  * nothing was read): the engine may have new timers and association states. */
 bool datapath_on_udp(struct datapath *dp, int status, uint64_t now);
+/* Sends payload ESP-protected to the peer HIT dst (BEET: next_header names
+ * the payload). 0, or 1 when that asked the engine for a rekey (re-arm its
+ * timers); -ENOTCONN when there is no keyed association with dst. */
+int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_header,
+                     const uint8_t *payload, size_t len, uint64_t now);
 /* Sends a HIP packet for the engine (behind its hip_ops.send). 0 or -errno. */
 int datapath_send_hip(struct datapath *dp, const struct hip_locator *to, const uint8_t *pkt,
                       size_t len, uint64_t now);

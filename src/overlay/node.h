@@ -134,6 +134,15 @@ int ovl_node_publish_name(struct ovl_node *n, const char *fqdn, const uint8_t *h
 /* Publishes a relay record under the hierarchical relay keys. */
 int ovl_node_publish_relay(struct ovl_node *n, const uint8_t *locator, size_t len, uint64_t now);
 
+/* Optional: the outcome of every publication of our own records (the first
+ * one and each republication): OVL_OK, OVL_REFUSED (the name belongs to
+ * another Host Identity, stale sequence, quota, or every relay branch down
+ * to the deepest is full), OVL_TIMEOUT or OVL_TTL. name is the fqdn or the
+ * relay branch used. Runs from ovl_node_input or ovl_node_tick. */
+typedef void (*ovl_publish_cb)(void *arg, enum ovl_record_kind kind, const char *name,
+			       enum ovl_status st);
+void ovl_node_set_publish_cb(struct ovl_node *n, ovl_publish_cb cb, void *arg);
+
 typedef void (*ovl_lookup_cb)(void *arg, enum ovl_status st, const struct ovl_record *rec,
 			      unsigned hops, uint64_t elapsed_ms);
 /* Resolves fqdn to its verified name record. The callback runs exactly once,

@@ -249,3 +249,24 @@ ipv6_hex()
 {
 	python3 -c 'import ipaddress, sys; print(ipaddress.IPv6Address(sys.argv[1]).packed.hex())' "$1"
 }
+
+# Creates namespace $1 holding a bridge "br0": the shared segment of a LAN.
+bridge_create()
+{
+	ns_create "$1"
+	ip -n "$(ns "$1")" link add br0 type bridge
+	ip -n "$(ns "$1")" link set br0 up
+}
+
+# Plugs namespace $2 into the bridge of namespace $1 with address $3 (CIDR) on
+# its end, named "eth0".
+bridge_attach()
+{
+	local sw=$1 host=$2 addr=$3 port
+	port="p-$host"
+	ip -n "$(ns "$host")" link add eth0 type veth peer name "$port" netns "$(ns "$sw")"
+	ip -n "$(ns "$sw")" link set "$port" master br0
+	ip -n "$(ns "$sw")" link set "$port" up
+	ip -n "$(ns "$host")" addr add "$addr" dev eth0
+	ip -n "$(ns "$host")" link set eth0 up
+}
