@@ -52,6 +52,7 @@ struct mesh {
 	bool stopping;
 	char fqdn[CONFIG_DOMAIN_MAX + CONFIG_LABEL_MAX + 2];
 	char cache_path[CONFIG_PATH_MAX + 32];
+	bool published, announced;
 	struct mesh_pending pending[MESH_QUEUE_PEERS];
 	struct ratelimit rl;
 	uint8_t buf[MESH_UDP_HDR + MESH_MSG_MAX];
@@ -201,7 +202,11 @@ static int enqueue(struct mesh *m, const struct ovl_contact *to, const uint8_t *
 	udp_addr_canonicalize(&loc.addr, &loc.len);
 	r = hip_host_connect(m->io.hip, &to->hit, &loc, loop_ms(m), NULL);
 	hip_changed(m);
-	return r == -EALREADY ? 0 : r;
+	if (r == -EALREADY)
+		return 0;
+	if (r < 0)
+		pending_drop(p); /* nothing will ever flush it */
+	return r;
 }
 
 static int ops_send(void *ctx, const struct ovl_contact *to, const uint8_t *msg, size_t len)
@@ -283,21 +288,59 @@ bool mesh_local(void *ctx, const struct hit *from, uint8_t nh, const uint8_t *pa
 
 /* ---- joining: bootstrap and cache ---- */
 
+/* Joins through contacts (none: we are the first node). The engine
+ * publishes our name record once the join has settled and keeps it fresh. */
 static void join_via(struct mesh *m, const struct ovl_contact *c, size_t n)
 {
 	int r;
 
-	if (!n)
-		return;
 	r = ovl_node_join(m->node, c, n, mesh_clock_ms());
 	if (r < 0) {
 		log_errno(LOG_WARNING, r, "overlay join failed");
 		return;
 	}
-	r = ovl_node_publish_name(m->node, m->fqdn, NULL, 0, mesh_clock_ms());
-	if (r < 0)
-		log_errno(LOG_WARNING, r, "publishing the name record for '%s' failed", m->fqdn);
+	if (!m->published) {
+		r = ovl_node_publish_name(m->node, m->fqdn, NULL, 0, mesh_clock_ms());
+		if (r < 0)
+			log_errno(LOG_WARNING, r, "publishing the name record for '%s' failed",
+			          m->fqdn);
+		m->published = r == 0;
+	}
 	ovl_rearm(m);
+}
+
+static void on_published(void *arg, enum ovl_record_kind kind, const char *name, enum ovl_status st)
+{
+	struct mesh *m = arg;
+
+	(void)kind;
+	if (st == OVL_OK && !m->announced) {
+		log_msg(LOG_NOTICE, "name '%s' registered in the overlay", name);
+		m->announced = true;
+	} else if (st == OVL_REFUSED) {
+		log_msg(LOG_ERR, "name '%s' is registered to another Host Identity; refused", name);
+	} else if (st != OVL_OK) {
+		log_msg(LOG_INFO, "registering name '%s' did not complete, retrying", name);
+	}
+}
+
+/* A HIP packet routed to us through the overlay (base exchange with a peer
+ * we have no locator for): handed to the engine as if it came from the
+ * previous hop, which is where our answers can go. */
+static void ops_hip(void *ctx, const struct ovl_contact *prev, const uint8_t *pkt, size_t len)
+{
+	struct mesh *m = ctx;
+	struct hip_locator loc = {.len = prev->addrlen};
+	const char *why = NULL;
+	char h[HIT_STRLEN];
+	int r;
+
+	memcpy(&loc.addr, &prev->addr, prev->addrlen);
+	r = hip_host_input(m->io.hip, pkt, len, &loc, loop_ms(m), &why);
+	if (r < 0)
+		log_ratelimited(&m->rl, loop_ms(m), LOG_INFO, "dropped HIP packet routed by %s: %s",
+		                hit_format(&prev->hit, h), why ? why : strerror(-r));
+	hip_changed(m);
 }
 
 static void connect_locator(struct mesh *m, const struct sockaddr_storage *ss, socklen_t len)
@@ -489,7 +532,8 @@ void mesh_hip_event(struct mesh *m, struct hip_assoc *a, enum hip_event ev)
 
 int mesh_new(const struct mesh_io *io, struct mesh **ret)
 {
-	struct ovl_ops ops = {.send = ops_send, .sign = ops_sign, .verify = ops_verify};
+	struct ovl_ops ops = {
+	        .send = ops_send, .sign = ops_sign, .verify = ops_verify, .hip = ops_hip};
 	struct ovl_contact self = {0};
 	struct ovl_config oc;
 	const uint8_t *hi;
@@ -513,6 +557,7 @@ int mesh_new(const struct mesh_io *io, struct mesh **ret)
 	                 &m->node);
 	if (r < 0)
 		goto fail;
+	ovl_node_set_publish_cb(m->node, on_published, m);
 	r = resolver_new(io->loop, &m->resolver);
 	if (r < 0)
 		goto fail;
@@ -536,15 +581,14 @@ int mesh_start(struct mesh *m)
 
 	if (n)
 		log_msg(LOG_INFO, "rejoining through %zu cached overlay contacts", n);
-	join_via(m, cached, n);
-	connect_bootstrap(m);
-	if (!m->io.cfg->n_bootstrap && !n) {
-		/* Nobody to join: we are the first node of a new overlay. */
+	if (n) {
+		join_via(m, cached, n);
+	} else if (!m->io.cfg->n_bootstrap) {
 		log_msg(LOG_NOTICE, "no bootstrap peer: starting overlay '%s' as its first node",
 		        m->io.cfg->domain);
 		join_via(m, NULL, 0);
-		(void)ovl_node_publish_name(m->node, m->fqdn, NULL, 0, mesh_clock_ms());
 	}
+	connect_bootstrap(m);
 	uv_timer_start(&m->boot_timer, on_boot_timer, MESH_BOOT_RETRY_MS, MESH_BOOT_RETRY_MS);
 	uv_timer_start(&m->cache_timer, on_cache_timer, MESH_CACHE_FIRST_MS, MESH_CACHE_SAVE_MS);
 	ovl_rearm(m);

@@ -35,13 +35,19 @@ enum ovl_msg_class ovl_msg_class(uint8_t type)
 const char *ovl_msg_type_name(uint8_t type)
 {
 	static const char *const names[] = {
-		[OVL_MSG_PING] = "PING",	 [OVL_MSG_PONG] = "PONG",
-		[OVL_MSG_HOP_ACK] = "HOP_ACK",	 [OVL_MSG_FIND] = "FIND",
-		[OVL_MSG_FIND_REPLY] = "FIND_REPLY", [OVL_MSG_GET] = "GET",
-		[OVL_MSG_GET_REPLY] = "GET_REPLY", [OVL_MSG_PUT] = "PUT",
-		[OVL_MSG_PUT_REPLY] = "PUT_REPLY", [OVL_MSG_STORE] = "STORE",
-		[OVL_MSG_LEAVE] = "LEAVE",	 [OVL_MSG_HIP] = "HIP",
-		[OVL_MSG_ERROR] = "ERROR",
+	        [OVL_MSG_PING] = "PING",
+	        [OVL_MSG_PONG] = "PONG",
+	        [OVL_MSG_HOP_ACK] = "HOP_ACK",
+	        [OVL_MSG_FIND] = "FIND",
+	        [OVL_MSG_FIND_REPLY] = "FIND_REPLY",
+	        [OVL_MSG_GET] = "GET",
+	        [OVL_MSG_GET_REPLY] = "GET_REPLY",
+	        [OVL_MSG_PUT] = "PUT",
+	        [OVL_MSG_PUT_REPLY] = "PUT_REPLY",
+	        [OVL_MSG_STORE] = "STORE",
+	        [OVL_MSG_LEAVE] = "LEAVE",
+	        [OVL_MSG_HIP] = "HIP",
+	        [OVL_MSG_ERROR] = "ERROR",
 	};
 
 	if (type < ARRAY_SIZE(names) && names[type])
@@ -303,7 +309,7 @@ static uint8_t *reserve(struct ovl_msg_builder *b, size_t n)
 }
 
 void ovl_msg_begin(struct ovl_msg_builder *b, uint8_t *buf, size_t cap, uint8_t type, uint8_t flags,
-		   uint8_t ttl, uint64_t txid, const struct ovl_id *target)
+                   uint8_t ttl, uint64_t txid, const struct ovl_id *target)
 {
 	uint8_t *p;
 
@@ -475,8 +481,8 @@ int ovl_msg_finish(struct ovl_msg_builder *b)
 
 /* ---- transforms ---- */
 
-int ovl_msg_forward(const uint8_t *in, size_t len, const struct ovl_msg *m,
-		    const struct ovl_id *id, uint8_t ttl, uint8_t *out, size_t cap)
+int ovl_msg_forward(const uint8_t *in, size_t len, const struct ovl_msg *m, const struct ovl_id *id,
+                    uint8_t ttl, uint8_t *out, size_t cap)
 {
 	size_t via_end = OVL_MSG_HDR_LEN + m->nvia * OVL_ID_LEN;
 
@@ -493,7 +499,7 @@ int ovl_msg_forward(const uint8_t *in, size_t len, const struct ovl_msg *m,
 }
 
 int ovl_msg_pop_via(const uint8_t *in, size_t len, const struct ovl_msg *m, uint8_t *out,
-		    size_t cap)
+                    size_t cap)
 {
 	size_t via_end = OVL_MSG_HDR_LEN + m->nvia * OVL_ID_LEN;
 

@@ -120,7 +120,7 @@ struct ovl_msg_builder {
 };
 
 void ovl_msg_begin(struct ovl_msg_builder *b, uint8_t *buf, size_t cap, uint8_t type, uint8_t flags,
-		   uint8_t ttl, uint64_t txid, const struct ovl_id *target);
+                   uint8_t ttl, uint64_t txid, const struct ovl_id *target);
 /* Appends n via entries (n * OVL_ID_LEN bytes). */
 void ovl_msg_add_via(struct ovl_msg_builder *b, const uint8_t *ids, size_t n);
 void ovl_msg_add_u8(struct ovl_msg_builder *b, uint8_t v);
@@ -137,12 +137,12 @@ int ovl_msg_finish(struct ovl_msg_builder *b);
 
 /* The message m (parsed from in) with id appended to the via list and a new
  * TTL: what a hop sends on. Returns the length or -ENOBUFS/-EINVAL. */
-int ovl_msg_forward(const uint8_t *in, size_t len, const struct ovl_msg *m,
-		    const struct ovl_id *id, uint8_t ttl, uint8_t *out, size_t cap);
+int ovl_msg_forward(const uint8_t *in, size_t len, const struct ovl_msg *m, const struct ovl_id *id,
+                    uint8_t ttl, uint8_t *out, size_t cap);
 /* The message m (parsed from in) without its last via entry: a reply taking
  * its next step back. Returns the length or -ENOBUFS/-EINVAL. */
 int ovl_msg_pop_via(const uint8_t *in, size_t len, const struct ovl_msg *m, uint8_t *out,
-		    size_t cap);
+                    size_t cap);
 
 /* Wire size of a contact's locator-bearing entry. */
 size_t ovl_msg_contact_len(const struct ovl_contact *c);

@@ -91,20 +91,20 @@ struct ovl_node {
 void ovl_config_default(struct ovl_config *cfg)
 {
 	*cfg = (struct ovl_config){
-		.k = 16,
-		.replicas = 5,
-		.alpha = 1,
-		.max_hops = 16,
-		.hop_timeout_ms = 1000,
-		.lookup_timeout_ms = 5000,
-		.ping_interval_ms = 60 * 1000,
-		.refresh_ms = 15 * 60 * 1000,
-		.republish_ms = 10 * 60 * 1000,
-		.record_lifetime_ms = 30 * 60 * 1000,
-		.quota_bytes_per_owner = 64 * 1024,
-		.quota_records_per_owner = 32,
-		.max_store_bytes = 16 * 1024 * 1024,
-		.relay_branch_limit = 8,
+	        .k = 16,
+	        .replicas = 5,
+	        .alpha = 1,
+	        .max_hops = 16,
+	        .hop_timeout_ms = 1000,
+	        .lookup_timeout_ms = 5000,
+	        .ping_interval_ms = 60 * 1000,
+	        .refresh_ms = 15 * 60 * 1000,
+	        .republish_ms = 10 * 60 * 1000,
+	        .record_lifetime_ms = 30 * 60 * 1000,
+	        .quota_bytes_per_owner = 64 * 1024,
+	        .quota_records_per_owner = 32,
+	        .max_store_bytes = 16 * 1024 * 1024,
+	        .relay_branch_limit = 8,
 	};
 }
 
@@ -160,7 +160,7 @@ static uint64_t new_txid(struct ovl_node *n)
 /* ---- sending ---- */
 
 static int send_raw(struct ovl_node *n, const struct ovl_contact *to, const uint8_t *msg,
-		    size_t len)
+                    size_t len)
 {
 	int e = n->ops.send(n->ops.ctx, to, msg, len);
 
@@ -173,8 +173,7 @@ static int send_raw(struct ovl_node *n, const struct ovl_contact *to, const uint
 	return 0;
 }
 
-static int send_entry(struct ovl_node *n, const struct ovl_entry *e, const uint8_t *msg,
-		      size_t len)
+static int send_entry(struct ovl_node *n, const struct ovl_entry *e, const uint8_t *msg, size_t len)
 {
 	struct ovl_contact c;
 
@@ -184,7 +183,7 @@ static int send_entry(struct ovl_node *n, const struct ovl_entry *e, const uint8
 
 /* PING, PONG, HOP_ACK, LEAVE: a bare header. */
 static int send_bare(struct ovl_node *n, const struct ovl_contact *to, uint8_t type, uint8_t flags,
-		     uint64_t txid, const struct ovl_id *target)
+                     uint64_t txid, const struct ovl_id *target)
 {
 	uint8_t buf[OVL_MSG_HDR_LEN];
 	struct ovl_msg_builder b;
@@ -198,7 +197,7 @@ static int send_bare(struct ovl_node *n, const struct ovl_contact *to, uint8_t t
 }
 
 static int send_store(struct ovl_node *n, const struct ovl_contact *to, const struct ovl_id *key,
-		      const uint8_t *rec, size_t len)
+                      const uint8_t *rec, size_t len)
 {
 	uint8_t buf[OVL_MSG_HDR_LEN + 2 + OVL_RECORD_MAX];
 	struct ovl_msg_builder b;
@@ -361,7 +360,7 @@ static bool skip_txn(void *arg, const struct ovl_entry *e)
 
 /* A reply retraces the request's via list; ttl carries the hops it took. */
 static void reply_begin(struct ovl_node *n, const struct ovl_txn *t, struct ovl_msg_builder *b,
-			uint8_t *buf, size_t cap, uint8_t type)
+                        uint8_t *buf, size_t cap, uint8_t type)
 {
 	bool local = t->role == OVL_TXN_ORIGIN;
 	uint8_t hops = local ? 0 : (uint8_t)txn_nvia(t);
@@ -374,14 +373,14 @@ static void reply_begin(struct ovl_node *n, const struct ovl_txn *t, struct ovl_
 }
 
 static void origin_complete(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m,
-			    uint64_t now);
+                            uint64_t now);
 static void origin_end(struct ovl_node *n, struct ovl_txn *t, enum ovl_status st,
-		       const struct ovl_record *rec, unsigned hops, uint64_t now);
+                       const struct ovl_record *rec, unsigned hops, uint64_t now);
 
 /* Sends the reply to the previous hop, or completes our own request with it.
  * Consumes t. */
 static void reply_send(struct ovl_node *n, struct ovl_txn *t, struct ovl_msg_builder *b,
-		       uint64_t now)
+                       uint64_t now)
 {
 	int len = ovl_msg_finish(b);
 	struct ovl_msg m;
@@ -457,7 +456,7 @@ static void get_reply_not_found(struct ovl_node *n, struct ovl_txn *t, uint64_t 
 
 /* Appends the live records under key; returns how many. */
 static size_t add_stored(struct ovl_node *n, struct ovl_msg_builder *b, const struct ovl_id *key,
-			 uint64_t now)
+                         uint64_t now)
 {
 	size_t count = 0, len;
 	const uint8_t *rec;
@@ -525,8 +524,7 @@ static void answer_get(struct ovl_node *n, struct ovl_txn *t, uint64_t now)
 	get_reply_not_found(n, t, now);
 }
 
-static void replicate(struct ovl_node *n, const struct ovl_id *key, const uint8_t *rec,
-		      size_t len)
+static void replicate(struct ovl_node *n, const struct ovl_id *key, const uint8_t *rec, size_t len)
 {
 	const struct ovl_entry *cl[OVL_TABLE_K_MAX];
 	size_t got = ovl_table_closest(n->table, key, NULL, NULL, cl, n->cfg.replicas - 1);
@@ -559,7 +557,7 @@ static uint8_t put_reason(int err)
  * that conflicts with a stored name (another owner, an old sequence) is a
  * forgery attempt; a replica push that does is only late. */
 static int store_record(struct ovl_node *n, const struct ovl_id *key, const uint8_t *buf,
-			size_t len, bool from_put, uint64_t now)
+                        size_t len, bool from_put, uint64_t now)
 {
 	struct ovl_record rec;
 	int e = ovl_record_verify(buf, len, &n->ops, now, &rec);
@@ -652,7 +650,7 @@ static int send_forward(struct ovl_node *n, struct ovl_txn *t, const struct ovl_
 	if (ovl_msg_parse(t->msg, t->msg_len, &m) < 0)
 		return -EINVAL;
 	len = ovl_msg_forward(t->msg, t->msg_len, &m, &n->self.id, (uint8_t)(t->msg[3] - 1), out,
-			      sizeof(out));
+	                      sizeof(out));
 	if (len < 0)
 		return len;
 	return send_entry(n, to, out, (size_t)len);
@@ -675,7 +673,9 @@ static void advance(struct ovl_node *n, struct ovl_txn *t, uint64_t now)
 		e = ovl_table_next_hop(n->table, &t->target, closer_only, skip_txn, t);
 		if (!e)
 			break;
-		if (!origin && t->msg[3] <= 1) {
+		/* Out of hops, or (from a sender that ignores max_hops) out of
+		 * via list. */
+		if (!origin && (t->msg[3] <= 1 || txn_nvia(t) >= OVL_VIA_MAX)) {
 			reply_ttl(n, t, now);
 			return;
 		}
@@ -704,8 +704,8 @@ static void advance(struct ovl_node *n, struct ovl_txn *t, uint64_t now)
 /* ---- our own requests ---- */
 
 static struct ovl_txn *origin_new(struct ovl_node *n, uint8_t purpose, uint8_t type, uint8_t flags,
-				  const struct ovl_id *target, const uint8_t *body, size_t body_len,
-				  uint64_t now)
+                                  const struct ovl_id *target, const uint8_t *body, size_t body_len,
+                                  uint64_t now)
 {
 	uint8_t buf[OVL_MSG_MAX];
 	struct ovl_msg_builder b;
@@ -781,7 +781,8 @@ static void origin_retry(struct ovl_node *n, struct ovl_txn *t, enum ovl_status 
 static struct own_rec *own_find(struct ovl_node *n, enum ovl_record_kind kind, const char *name)
 {
 	for (size_t i = 0; i < n->nown; i++)
-		if (n->own[i].kind == kind && (kind == OVL_RECORD_RELAY || !strcmp(n->own[i].name, name)))
+		if (n->own[i].kind == kind &&
+		    (kind == OVL_RECORD_RELAY || !strcmp(n->own[i].name, name)))
 			return &n->own[i];
 	return NULL;
 }
@@ -789,7 +790,7 @@ static struct own_rec *own_find(struct ovl_node *n, enum ovl_record_kind kind, c
 static int publish_one(struct ovl_node *n, struct own_rec *o, uint64_t now);
 
 static void publish_outcome(struct ovl_node *n, enum ovl_record_kind kind, const char *name,
-			    enum ovl_status st, uint8_t reason, uint64_t now)
+                            enum ovl_status st, uint8_t reason, uint64_t now)
 {
 	struct own_rec *o = own_find(n, kind, name);
 
@@ -808,7 +809,10 @@ static void publish_outcome(struct ovl_node *n, enum ovl_record_kind kind, const
 		return;
 	}
 	if (st != OVL_OK) {
-		o->next_publish = now + n->cfg.republish_ms / 10 + 1;
+		/* A lost request is worth retrying soon; a refusal is not. */
+		bool lost = st == OVL_TIMEOUT || st == OVL_TTL;
+		o->next_publish =
+		        now + (lost ? n->cfg.lookup_timeout_ms : n->cfg.republish_ms / 10) + 1;
 		maint_at(n, o->next_publish);
 	}
 	if (n->pub_cb)
@@ -817,7 +821,7 @@ static void publish_outcome(struct ovl_node *n, enum ovl_record_kind kind, const
 
 /* Ends our own request with a final outcome. Consumes t. */
 static void origin_end(struct ovl_node *n, struct ovl_txn *t, enum ovl_status st,
-		       const struct ovl_record *rec, unsigned hops, uint64_t now)
+                       const struct ovl_record *rec, unsigned hops, uint64_t now)
 {
 	uint64_t elapsed = since(now, t->started);
 	char name[OVL_NAME_MAX + 1] = "";
@@ -847,7 +851,7 @@ static void origin_end(struct ovl_node *n, struct ovl_txn *t, enum ovl_status st
 	case P_PUBLISH_NAME:
 	case P_PUBLISH_RELAY:
 		publish_outcome(n, purpose == P_PUBLISH_NAME ? OVL_RECORD_NAME : OVL_RECORD_RELAY,
-				name, st, reason, now);
+		                name, st, reason, now);
 		break;
 	default:
 		break;
@@ -863,7 +867,7 @@ static bool recently_pinged(struct ovl_node *n, const struct ovl_id *id)
 }
 
 static int ping_contact(struct ovl_node *n, const struct ovl_contact *c, uint64_t now,
-			uint64_t *ret_txid)
+                        uint64_t *ret_txid)
 {
 	struct ovl_txn *t = calloc(1, sizeof(*t));
 	int e;
@@ -986,7 +990,7 @@ static void join_done(struct ovl_node *n, struct ovl_txn *t, const struct ovl_ms
 }
 
 static void resolve_done(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m,
-			 uint64_t now)
+                         uint64_t now)
 {
 	struct reader r = reader_init(m->data, m->data_len);
 	struct ovl_record rec;
@@ -1015,7 +1019,7 @@ static void resolve_done(struct ovl_node *n, struct ovl_txn *t, const struct ovl
 
 /* A reply (or our own answer) to a request we originated. Consumes t. */
 static void origin_complete(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m,
-			    uint64_t now)
+                            uint64_t now)
 {
 	switch (t->purpose) {
 	case P_RESOLVE:
@@ -1036,7 +1040,7 @@ static void origin_complete(struct ovl_node *n, struct ovl_txn *t, const struct 
 		} else {
 			t->code = m->code;
 			origin_end(n, t, m->status == OVL_PUT_OK ? OVL_OK : OVL_REFUSED, NULL,
-				   m->ttl, now);
+			           m->ttl, now);
 		}
 		break;
 	default:
@@ -1074,7 +1078,7 @@ static int publish_one(struct ovl_node *n, struct own_rec *o, uint64_t now)
 	else
 		ovl_key_for_name(o->name, &key);
 	t = origin_new(n, relay ? P_PUBLISH_RELAY : P_PUBLISH_NAME, OVL_MSG_PUT,
-		       o->published ? OVL_MSG_F_MAINT : 0, &key, rec, (size_t)len, now);
+	               o->published ? OVL_MSG_F_MAINT : 0, &key, rec, (size_t)len, now);
 	if (!t || !(t->name = strdup(o->name))) {
 		txn_free(t);
 		return -ENOMEM;
@@ -1105,7 +1109,7 @@ static struct own_rec *own_add(struct ovl_node *n, enum ovl_record_kind kind, co
 }
 
 static int own_publish(struct ovl_node *n, struct own_rec *o, const uint8_t *payload, size_t len,
-		       uint64_t now)
+                       uint64_t now)
 {
 	if (len)
 		memcpy(o->payload, payload, len);
@@ -1117,7 +1121,7 @@ static int own_publish(struct ovl_node *n, struct own_rec *o, const uint8_t *pay
 }
 
 int ovl_node_publish_name(struct ovl_node *n, const char *fqdn, const uint8_t *hints,
-			  size_t hints_len, uint64_t now)
+                          size_t hints_len, uint64_t now)
 {
 	struct own_rec *o;
 
@@ -1191,7 +1195,7 @@ static void learn(struct ovl_node *n, const struct ovl_contact *from, uint64_t n
 		if (ovl_store_count(n->store) > 0)
 			ovl_store_foreach(n->store, now, handover_one, &h);
 	} else if (r == OVL_SEEN_CACHED && oldest && !oldest->ping_txid &&
-		   since(now, oldest->last_seen) >= n->cfg.ping_interval_ms / 2) {
+	           since(now, oldest->last_seen) >= n->cfg.ping_interval_ms / 2) {
 		/* A full bucket keeps its old contacts while they answer. */
 		ping_entry(n, oldest, now);
 	}
@@ -1200,7 +1204,7 @@ static void learn(struct ovl_node *n, const struct ovl_contact *from, uint64_t n
 /* ---- input ---- */
 
 static int on_ping(struct ovl_node *n, const struct ovl_contact *from, const struct ovl_msg *m,
-		   const char **reason)
+                   const char **reason)
 {
 	if (!ovl_id_eq(&m->target, &n->self.id))
 		return drop(reason, -EBADMSG, "PING for another node");
@@ -1209,7 +1213,7 @@ static int on_ping(struct ovl_node *n, const struct ovl_contact *from, const str
 }
 
 static int on_pong(struct ovl_node *n, const struct ovl_contact *from, const struct ovl_msg *m,
-		   const char **reason)
+                   const char **reason)
 {
 	struct ovl_txn *t = ovl_route_find(n->route, m->txid);
 
@@ -1220,7 +1224,7 @@ static int on_pong(struct ovl_node *n, const struct ovl_contact *from, const str
 }
 
 static int on_hop_ack(struct ovl_node *n, const struct ovl_contact *from, const struct ovl_msg *m,
-		      const char **reason)
+                      const char **reason)
 {
 	struct ovl_txn *t = ovl_route_find(n->route, m->txid);
 	struct ovl_path *p;
@@ -1239,8 +1243,7 @@ static int on_hop_ack(struct ovl_node *n, const struct ovl_contact *from, const 
 	return 0;
 }
 
-static int on_store(struct ovl_node *n, const struct ovl_msg *m, uint64_t now,
-		    const char **reason)
+static int on_store(struct ovl_node *n, const struct ovl_msg *m, uint64_t now, const char **reason)
 {
 	int e;
 
@@ -1254,7 +1257,7 @@ static int on_store(struct ovl_node *n, const struct ovl_msg *m, uint64_t now,
 }
 
 static int answer_direct_get(struct ovl_node *n, const struct ovl_contact *from,
-			     const struct ovl_msg *m, uint64_t now, const char **reason)
+                             const struct ovl_msg *m, uint64_t now, const char **reason)
 {
 	uint8_t buf[OVL_MSG_MAX];
 	struct ovl_msg_builder b;
@@ -1263,11 +1266,11 @@ static int answer_direct_get(struct ovl_node *n, const struct ovl_contact *from,
 	if (m->nvia != 1)
 		return drop(reason, -EBADMSG, "direct GET with a via list");
 	ovl_msg_begin(&b, buf, sizeof(buf), OVL_MSG_GET_REPLY, m->flags & OVL_MSG_F_MAINT, 1,
-		      m->txid, &m->target);
+	              m->txid, &m->target);
 	ovl_msg_add_via(&b, m->via, 1);
 	if (add_stored(n, &b, &m->target, now) == 0) {
 		ovl_msg_begin(&b, buf, sizeof(buf), OVL_MSG_GET_REPLY, m->flags & OVL_MSG_F_MAINT,
-			      1, m->txid, &m->target);
+		              1, m->txid, &m->target);
 		ovl_msg_add_via(&b, m->via, 1);
 		ovl_msg_add_u8(&b, OVL_GET_NOT_FOUND);
 		ovl_msg_begin_list(&b);
@@ -1280,7 +1283,7 @@ static int answer_direct_get(struct ovl_node *n, const struct ovl_contact *from,
 }
 
 static int on_request(struct ovl_node *n, const struct ovl_contact *from, const uint8_t *msg,
-		      size_t len, const struct ovl_msg *m, uint64_t now, const char **reason)
+                      size_t len, const struct ovl_msg *m, uint64_t now, const char **reason)
 {
 	struct ovl_txn *t;
 	struct ovl_id last;
@@ -1351,7 +1354,7 @@ static bool contacts_valid(const struct ovl_msg *m)
 
 /* A replica answered the responsible node's direct GET. */
 static int on_replica_reply(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m,
-			    uint64_t now)
+                            uint64_t now)
 {
 	struct reader r = reader_init(m->data, m->data_len);
 	uint8_t buf[OVL_MSG_MAX];
@@ -1378,7 +1381,7 @@ static int on_replica_reply(struct ovl_node *n, struct ovl_txn *t, const struct 
 }
 
 static int on_reply(struct ovl_node *n, const struct ovl_contact *from, const uint8_t *msg,
-		    size_t len, const struct ovl_msg *m, uint64_t now, const char **reason)
+                    size_t len, const struct ovl_msg *m, uint64_t now, const char **reason)
 {
 	uint8_t out[OVL_MSG_MAX];
 	struct ovl_txn *t;
@@ -1418,7 +1421,7 @@ static int on_reply(struct ovl_node *n, const struct ovl_contact *from, const ui
 }
 
 static int dispatch(struct ovl_node *n, const struct ovl_contact *from, const uint8_t *msg,
-		    size_t len, const struct ovl_msg *m, uint64_t now, const char **reason)
+                    size_t len, const struct ovl_msg *m, uint64_t now, const char **reason)
 {
 	switch (m->type) {
 	case OVL_MSG_PING:
@@ -1440,7 +1443,7 @@ static int dispatch(struct ovl_node *n, const struct ovl_contact *from, const ui
 }
 
 int ovl_node_input(struct ovl_node *n, const struct ovl_contact *from, const uint8_t *msg,
-		   size_t len, uint64_t now, const char **ret_reason)
+                   size_t len, uint64_t now, const char **ret_reason)
 {
 	const char *unused;
 	const char **reason = ret_reason ? ret_reason : &unused;
@@ -1586,7 +1589,7 @@ static uint64_t refresh_scan(struct ovl_node *n, uint64_t now)
 	/* Our own neighbourhood, which decides what we are responsible for. */
 	if (n->self_refresh_at <= now) {
 		start_refresh(n, &n->self.id, now);
-		n->self_refresh_at = now + n->cfg.refresh_ms / 3;
+		n->self_refresh_at = now + n->cfg.refresh_ms;
 	}
 	return min64(next, n->self_refresh_at);
 }
@@ -1694,8 +1697,8 @@ static int check_config(const struct ovl_config *c)
 }
 
 int ovl_node_new(const struct ovl_contact *self, uint16_t hi_algorithm, const uint8_t *hi,
-		 size_t hi_len, const struct ovl_config *cfg, const struct ovl_ops *ops,
-		 uint64_t now, struct ovl_node **ret)
+                 size_t hi_len, const struct ovl_config *cfg, const struct ovl_ops *ops,
+                 uint64_t now, struct ovl_node **ret)
 {
 	struct ovl_node *n;
 	struct ovl_id id;
@@ -1899,7 +1902,7 @@ void ovl_node_contact_failed(struct ovl_node *n, const struct ovl_id *id, uint64
 }
 
 int ovl_node_resolve(struct ovl_node *n, const char *fqdn, uint64_t now, ovl_lookup_cb cb,
-		     void *arg)
+                     void *arg)
 {
 	struct ovl_txn *t;
 	struct ovl_id key;
@@ -1921,7 +1924,7 @@ int ovl_node_resolve(struct ovl_node *n, const char *fqdn, uint64_t now, ovl_loo
 }
 
 int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t *pkt, size_t len,
-		       uint64_t now)
+                       uint64_t now)
 {
 	struct ovl_txn *t;
 	struct ovl_id target;

@@ -16,9 +16,9 @@
 #define OVL_TRIED_MAX 8 /* next hops tried for one request before we answer ourselves */
 
 enum ovl_txn_role {
-	OVL_TXN_ORIGIN,   /* our own request: a callback waits for the reply */
-	OVL_TXN_FORWARD,  /* a request we passed on: relays the reply back */
-	OVL_TXN_PING,     /* liveness check of one contact */
+	OVL_TXN_ORIGIN,  /* our own request: a callback waits for the reply */
+	OVL_TXN_FORWARD, /* a request we passed on: relays the reply back */
+	OVL_TXN_PING,    /* liveness check of one contact */
 };
 
 /* One hop a request was sent to. */

@@ -188,7 +188,7 @@ static int put_in_cache(struct bucket *b, const struct ovl_contact *c, uint64_t 
 }
 
 int ovl_table_seen(struct ovl_table *t, const struct ovl_contact *c, uint64_t now,
-		   struct ovl_entry **ret_oldest)
+                   struct ovl_entry **ret_oldest)
 {
 	unsigned bi;
 	struct bucket *b;
@@ -368,7 +368,7 @@ static void sort_by_distance(const struct ovl_entry **v, size_t n, const struct 
 }
 
 size_t ovl_table_closest(const struct ovl_table *t, const struct ovl_id *target,
-			 ovl_table_skip_fn skip, void *arg, const struct ovl_entry **out, size_t n)
+                         ovl_table_skip_fn skip, void *arg, const struct ovl_entry **out, size_t n)
 {
 	const struct ovl_entry *tmp[OVL_TABLE_K_MAX];
 	struct walk w;
@@ -404,7 +404,7 @@ size_t ovl_table_count_closer(const struct ovl_table *t, const struct ovl_id *ta
 }
 
 const struct ovl_entry *ovl_table_next_hop(const struct ovl_table *t, const struct ovl_id *target,
-					   bool closer_only, ovl_table_skip_fn skip, void *arg)
+                                           bool closer_only, ovl_table_skip_fn skip, void *arg)
 {
 	const struct ovl_entry *suspect = NULL;
 	struct walk w;

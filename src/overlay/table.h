@@ -14,8 +14,8 @@
 #include "overlay/node.h"
 
 #define OVL_TABLE_BUCKETS   OVL_ID_BITS
-#define OVL_TABLE_REPL_MAX  4  /* replacement cache per full bucket */
-#define OVL_TABLE_MAX_FAILS 2  /* failed exchanges in a row before removal */
+#define OVL_TABLE_REPL_MAX  4 /* replacement cache per full bucket */
+#define OVL_TABLE_MAX_FAILS 2 /* failed exchanges in a row before removal */
 #define OVL_TABLE_K_MAX     64
 
 /* A locator in compact form (the engine keeps hundreds of contacts per node
@@ -55,7 +55,7 @@ struct ovl_table *ovl_table_free(struct ovl_table *t);
  * seen entry, which the caller should ping. Returns the enum value,
  * -EINVAL for our own ID, -ENOMEM. */
 int ovl_table_seen(struct ovl_table *t, const struct ovl_contact *c, uint64_t now,
-		   struct ovl_entry **ret_oldest);
+                   struct ovl_entry **ret_oldest);
 /* The bucket entry for id, or NULL (replacement entries are not returned). */
 struct ovl_entry *ovl_table_find(const struct ovl_table *t, const struct ovl_id *id);
 bool ovl_table_cached(const struct ovl_table *t, const struct ovl_id *id);
@@ -72,7 +72,7 @@ typedef bool (*ovl_table_skip_fn)(void *arg, const struct ovl_entry *e);
 /* Up to n contacts closest to target (self excluded), closest first,
  * leaving out those skip rejects (skip may be NULL). O(buckets + results). */
 size_t ovl_table_closest(const struct ovl_table *t, const struct ovl_id *target,
-			 ovl_table_skip_fn skip, void *arg, const struct ovl_entry **out, size_t n);
+                         ovl_table_skip_fn skip, void *arg, const struct ovl_entry **out, size_t n);
 /* How many contacts are closer to target than we are. O(buckets). */
 size_t ovl_table_count_closer(const struct ovl_table *t, const struct ovl_id *target);
 /* The next hop toward target: the closest contact not rejected by skip that
@@ -80,7 +80,7 @@ size_t ovl_table_count_closer(const struct ovl_table *t, const struct ovl_id *ta
  * only contacts closer to target than we are qualify (NULL then means we
  * are responsible). */
 const struct ovl_entry *ovl_table_next_hop(const struct ovl_table *t, const struct ovl_id *target,
-					   bool closer_only, ovl_table_skip_fn skip, void *arg);
+                                           bool closer_only, ovl_table_skip_fn skip, void *arg);
 
 /* Buckets 0..ovl_table_depth()-1 may hold entries; deeper ones are empty. */
 unsigned ovl_table_depth(const struct ovl_table *t);

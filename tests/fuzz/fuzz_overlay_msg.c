@@ -59,7 +59,7 @@ static int op_sign(void *ctx, const uint8_t *data, size_t len, uint8_t *sig, siz
 }
 
 static int op_verify(void *ctx, uint16_t alg, const uint8_t *hi, size_t hi_len, const uint8_t *data,
-		     size_t len, const uint8_t *sig, size_t siglen, struct hit *ret_owner)
+                     size_t len, const uint8_t *sig, size_t siglen, struct hit *ret_owner)
 {
 	(void)ctx;
 	(void)alg;
@@ -79,7 +79,7 @@ static void op_hip(void *ctx, const struct ovl_contact *prev, const uint8_t *pkt
 }
 
 static void on_lookup(void *arg, enum ovl_status st, const struct ovl_record *rec, unsigned hops,
-		      uint64_t elapsed)
+                      uint64_t elapsed)
 {
 	unsigned *calls = arg;
 
@@ -118,7 +118,7 @@ static void parse_only(const uint8_t *msg, size_t len)
 	r = reader_init(m.data, m.data_len);
 	for (size_t i = 0; i < m.count; i++) {
 		if (m.type == OVL_MSG_FIND_REPLY ? ovl_msg_next_contact(&r, &c) != 0
-						 : ovl_msg_next_record(&r, &rec, &rlen) != 0)
+		                                 : ovl_msg_next_record(&r, &rec, &rlen) != 0)
 			abort(); /* the parser vouched for the list */
 	}
 	memset(self.b, 0xab, sizeof(self.b));
@@ -137,8 +137,7 @@ static void parse_only(const uint8_t *msg, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ovl_contact self, peers[CONTACTS];
-	struct ovl_ops ops = {
-		.send = op_send, .sign = op_sign, .verify = op_verify, .hip = op_hip};
+	struct ovl_ops ops = {.send = op_send, .sign = op_sign, .verify = op_verify, .hip = op_hip};
 	struct ovl_config cfg;
 	struct ovl_node *n;
 	struct reader r = reader_init(data, size);

@@ -169,6 +169,11 @@ lib_cleanup()
 		if [[ $rc -ne 0 && $rc -ne 77 ]]; then
 			dump_logs
 		fi
+		# IDLOC_KEEP_LOGS=DIR keeps every log of the run for a closer look.
+		if [[ -n ${IDLOC_KEEP_LOGS:-} ]]; then
+			mkdir -p "$IDLOC_KEEP_LOGS"
+			(cd "$TEST_TMP" && find . -name '*.log' -exec cp --parents {} "$IDLOC_KEEP_LOGS" \;)
+		fi
 		rm -rf "$TEST_TMP"
 	fi
 	exit "$rc"

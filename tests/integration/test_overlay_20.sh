@@ -42,11 +42,12 @@ conf()
 	} >"$TEST_TMP/p$i/idloc.conf"
 }
 
+# start I [LOGNAME]
 start()
 {
-	local i=$1
-	ns_spawn "p$i" "$TEST_TMP/p$i/idlocd.log" "$TEST_TMP/p$i/idlocd.log" \
-		"$IDLOCD" -c "$TEST_TMP/p$i/idloc.conf" --log-level info
+	local i=$1 log=$TEST_TMP/p$1/${2:-idlocd}.log
+	ns_spawn "p$i" "$log" "$log" "$IDLOCD" -c "$TEST_TMP/p$i/idloc.conf" \
+		--log-level "${IDLOC_LOG_LEVEL:-info}"
 	pid[i]=$SPAWNED_PID
 }
 
@@ -153,7 +154,7 @@ check "after SIGKILL of $killed instances every survivor's name still resolves" 
 back=$((N - killed + 1))
 sed -i 's/^bootstrap = .*/bootstrap = 10.77.1.250:10500/' "$TEST_TMP/p$back/idloc.conf"
 check "p$back kept a routing-table cache" test -s "$TEST_TMP/p$back/state/overlay.cache"
-start "$back"
+start "$back" idlocd-restarted
 check "p$back rejoins from its cache without a bootstrap peer" wait_joined "$back" 60
 check "p$back resolves survivors and is resolved again" all_resolve "1 2 $back" 60
 

@@ -53,7 +53,7 @@ static struct ovl_contact contact_v6(uint8_t v, const char *ip, uint16_t port)
 }
 
 static int build_simple(uint8_t *buf, size_t cap, uint8_t type, uint8_t flags, uint8_t ttl,
-			size_t nvia)
+                        size_t nvia)
 {
 	struct ovl_msg_builder b;
 	struct ovl_id t = id_of(0xaa);
@@ -108,7 +108,8 @@ static void test_header_layout(void **state)
 	assert_true(m.txid == 0x0102030405060708ull);
 	assert_int_equal(m.nvia, 2);
 	ovl_msg_via(&m, 1, &v);
-	assert_true(ovl_id_eq(&v, &(struct ovl_id){{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}}));
+	assert_true(
+	        ovl_id_eq(&v, &(struct ovl_id){{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}}));
 	assert_true(ovl_msg_via_has(&m, &v));
 	v.b[0] = 9;
 	assert_false(ovl_msg_via_has(&m, &v));
@@ -127,18 +128,18 @@ static void test_header_rules(void **state)
 	for (uint8_t type = OVL_MSG_PING; type <= OVL_MSG_ERROR; type++) {
 		enum ovl_msg_class cls = ovl_msg_class(type);
 		bool bodyless = type == OVL_MSG_PING || type == OVL_MSG_PONG ||
-				type == OVL_MSG_HOP_ACK || type == OVL_MSG_LEAVE ||
-				type == OVL_MSG_FIND || type == OVL_MSG_GET;
+		                type == OVL_MSG_HOP_ACK || type == OVL_MSG_LEAVE ||
+		                type == OVL_MSG_FIND || type == OVL_MSG_GET;
 
 		len = build_simple(buf, sizeof(buf), type, 0, 1, 0);
 		assert_true(len > 0);
 		if (bodyless)
 			assert_int_equal(ovl_msg_parse(buf, (size_t)len, &m),
-					 cls == OVL_CLASS_DIRECT ? 0 : -EBADMSG);
+			                 cls == OVL_CLASS_DIRECT ? 0 : -EBADMSG);
 		len = build_simple(buf, sizeof(buf), type, 0, 1, 1);
 		if (bodyless)
 			assert_int_equal(ovl_msg_parse(buf, (size_t)len, &m),
-					 cls == OVL_CLASS_DIRECT ? -EBADMSG : 0);
+			                 cls == OVL_CLASS_DIRECT ? -EBADMSG : 0);
 		assert_string_not_equal(ovl_msg_type_name(type), "?");
 	}
 	assert_string_equal(ovl_msg_type_name(0), "?");
@@ -365,8 +366,8 @@ static void test_blobs_and_statuses(void **state)
 	for (unsigned st = 0; st < 3; st++) {
 		for (unsigned reason = 0; reason < 7; reason++) {
 			bool ok = (st == OVL_PUT_OK && reason == OVL_PUT_R_NONE) ||
-				  (st == OVL_PUT_REFUSED && reason >= OVL_PUT_R_OWNED &&
-				   reason <= OVL_PUT_R_INVALID);
+			          (st == OVL_PUT_REFUSED && reason >= OVL_PUT_R_OWNED &&
+			           reason <= OVL_PUT_R_INVALID);
 
 			ovl_msg_begin(&b, buf, sizeof(buf), OVL_MSG_PUT_REPLY, 0, 2, 9, &t);
 			ovl_msg_add_via(&b, t.b, 1);
@@ -421,7 +422,8 @@ static void test_forward_and_pop(void **state)
 	assert_true(ovl_id_eq(&v, &self));
 	assert_int_equal(m2.data_len, sizeof(body));
 	assert_memory_equal(m2.data, body, sizeof(body));
-	assert_int_equal(ovl_msg_forward(in, (size_t)len, &m, &self, 8, out, (size_t)len), -ENOBUFS);
+	assert_int_equal(ovl_msg_forward(in, (size_t)len, &m, &self, 8, out, (size_t)len),
+	                 -ENOBUFS);
 
 	plen = ovl_msg_pop_via(out, (size_t)flen, &m2, back, sizeof(back));
 	assert_int_equal(plen, len);
@@ -472,13 +474,10 @@ static void test_builder_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header_layout),
-		cmocka_unit_test(test_header_rules),
-		cmocka_unit_test(test_find_reply),
-		cmocka_unit_test(test_get_reply),
-		cmocka_unit_test(test_blobs_and_statuses),
-		cmocka_unit_test(test_forward_and_pop),
-		cmocka_unit_test(test_builder_errors),
+	        cmocka_unit_test(test_header_layout),      cmocka_unit_test(test_header_rules),
+	        cmocka_unit_test(test_find_reply),         cmocka_unit_test(test_get_reply),
+	        cmocka_unit_test(test_blobs_and_statuses), cmocka_unit_test(test_forward_and_pop),
+	        cmocka_unit_test(test_builder_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,7 +38,7 @@ struct peer {
 	uint8_t hi[32]; /* the HIT, then padding: the fake verifier reads the owner from it */
 	struct ovl_node *node;
 	bool alive;
-	bool forge;    /* signs with the wrong key */
+	bool forge; /* signs with the wrong key */
 	uint64_t sent_bytes;
 	uint64_t timer_at; /* earliest timer event queued for it */
 	unsigned hip_count;
@@ -186,16 +186,15 @@ static int op_sign(void *ctx, const uint8_t *data, size_t len, uint8_t *sig, siz
 }
 
 static int op_verify(void *ctx, uint16_t alg, const uint8_t *hi, size_t hi_len, const uint8_t *data,
-		     size_t len, const uint8_t *sig, size_t siglen, struct hit *ret_owner)
+                     size_t len, const uint8_t *sig, size_t siglen, struct hit *ret_owner)
 {
 	uint8_t mac[HASH_MAX_LEN];
 
 	(void)ctx;
 	if (alg != FAKE_ALG || hi_len != 32 || siglen != 32)
 		return -EBADMSG;
-	assert_int_equal(hmac_compute2(HASH_SHA256, secret, sizeof(secret), hi, hi_len, data, len,
-				       mac),
-			 0);
+	assert_int_equal(
+	        hmac_compute2(HASH_SHA256, secret, sizeof(secret), hi, hi_len, data, len, mac), 0);
 	if (memcmp_ct(mac, sig, 32) != 0)
 		return -EBADMSG;
 	memcpy(ret_owner->b, hi, HIT_LEN);
@@ -255,16 +254,16 @@ static void peer_start(struct net *net, int i, const struct ovl_config *cfg)
 {
 	struct peer *p = &net->p[i];
 	struct ovl_ops ops = {
-		.ctx = p,
-		.send = op_send,
-		.sign = op_sign,
-		.verify = op_verify,
-		.hip = op_hip,
+	        .ctx = p,
+	        .send = op_send,
+	        .sign = op_sign,
+	        .verify = op_verify,
+	        .hip = op_hip,
 	};
 
-	assert_int_equal(ovl_node_new(&p->c, FAKE_ALG, p->hi, sizeof(p->hi), cfg, &ops, net->now,
-				      &p->node),
-			 0);
+	assert_int_equal(
+	        ovl_node_new(&p->c, FAKE_ALG, p->hi, sizeof(p->hi), cfg, &ops, net->now, &p->node),
+	        0);
 	ovl_node_set_publish_cb(p->node, on_publish, p);
 	p->alive = true;
 	p->timer_at = UINT64_MAX;
@@ -316,7 +315,7 @@ static void net_run(struct net *net, uint64_t until)
 		} else {
 			if (p->alive) {
 				(void)ovl_node_input(p->node, &net->p[ev.src].c, ev.msg, ev.len,
-						     net->now, &reason);
+				                     net->now, &reason);
 				net->delivered++;
 			}
 			free(ev.msg);
@@ -355,7 +354,7 @@ static struct net *build(int n, const struct ovl_config *cfg, uint64_t salt)
 			assert_int_equal(ovl_node_join(net->p[i].node, NULL, 0, net->now), 0);
 		else
 			assert_int_equal(ovl_node_join(net->p[i].node, &net->p[0].c, 1, net->now),
-					 0);
+			                 0);
 		net_kick(net, i);
 		net_run_for(net, 300);
 	}
@@ -381,7 +380,7 @@ struct lookup {
 };
 
 static void on_lookup(void *arg, enum ovl_status st, const struct ovl_record *rec, unsigned hops,
-		      uint64_t elapsed)
+                      uint64_t elapsed)
 {
 	struct lookup *l = arg;
 
@@ -394,7 +393,7 @@ static void on_lookup(void *arg, enum ovl_status st, const struct ovl_record *re
 		assert_int_equal(rec->kind, OVL_RECORD_NAME);
 		l->owner = rec->owner;
 		l->owner_ok = l->expect >= 0 &&
-			      memcmp(rec->owner.b, l->net->p[l->expect].c.hit.b, HIT_LEN) == 0;
+		              memcmp(rec->owner.b, l->net->p[l->expect].c.hit.b, HIT_LEN) == 0;
 	} else {
 		assert_null(rec);
 	}
@@ -451,7 +450,7 @@ static void resolve_all(struct net *net, const bool *who, const bool *whose, str
 					t->max_hops = l->hops;
 			} else {
 				print_message("lookup %d -> %d: status %d after %llu ms\n", i, j,
-					      l->st, (unsigned long long)l->elapsed);
+				              l->st, (unsigned long long)l->elapsed);
 			}
 		}
 	}
@@ -511,8 +510,8 @@ static void all_pairs(int n, uint64_t salt)
 	for (int i = 0; i < n; i++)
 		nb += ovl_node_neighbors(net->p[i].node);
 	print_message("%d nodes: %zu/%zu lookups ok, median hops %zu, max %zu, "
-		      "mean neighbours %.1f\n",
-		      n, t.ok, t.total, median_hops(&t), t.max_hops, (double)nb / n);
+	              "mean neighbours %.1f\n",
+	              n, t.ok, t.total, median_hops(&t), t.max_hops, (double)nb / n);
 	assert_int_equal(t.ok, t.total);
 	assert_true(t.max_hops <= 8);
 	check_accounting(net);
@@ -554,7 +553,7 @@ static void test_leave_third(void **state)
 	everyone(net, alive);
 	resolve_all(net, alive, alive, &t);
 	print_message("after 21 of 64 left: %zu/%zu ok, median hops %zu\n", t.ok, t.total,
-		      median_hops(&t));
+	              median_hops(&t));
 	assert_int_equal(t.ok, t.total);
 	assert_true(t.max_hops <= 8);
 	net_free(net);
@@ -577,7 +576,7 @@ static void test_silent_third(void **state)
 	/* At once: dead hops cost a hop timeout each and are routed around. */
 	resolve_all(net, alive, alive, &t);
 	print_message("right after 21 of 64 died: %zu/%zu ok, median hops %zu\n", t.ok, t.total,
-		      median_hops(&t));
+	              median_hops(&t));
 	assert_true(t.ok * 100 >= t.total * 90);
 	/* After a republication, every surviving name is back in full. */
 	net_run_for(net, cfg.republish_ms + 60000);
@@ -586,7 +585,7 @@ static void test_silent_third(void **state)
 			nb += ovl_node_neighbors(net->p[i].node);
 	resolve_all(net, alive, alive, &t);
 	print_message("after a republication: %zu/%zu ok, median hops %zu, mean neighbours %.1f\n",
-		      t.ok, t.total, median_hops(&t), (double)nb / 43);
+	              t.ok, t.total, median_hops(&t), (double)nb / 43);
 	assert_int_equal(t.ok, t.total);
 	assert_true(t.max_hops <= 8);
 	/* The dead are gone from the tables (pinged twice, then removed). */
@@ -619,14 +618,14 @@ static void test_first_come_first_served(void **state)
 	(void)state;
 	default_config(&cfg);
 	net = build(64, &cfg, 5);
-	assert_int_equal(ovl_node_publish_name(net->p[10].node, "shared.example", NULL, 0, net->now),
-			 0);
+	assert_int_equal(
+	        ovl_node_publish_name(net->p[10].node, "shared.example", NULL, 0, net->now), 0);
 	net_kick(net, 10);
 	net_run_for(net, 2000);
 	assert_int_equal(net->p[10].pub_ok, 2);
 	assert_string_equal(net->p[10].pub_last, "shared.example");
-	assert_int_equal(ovl_node_publish_name(net->p[20].node, "shared.example", NULL, 0, net->now),
-			 0);
+	assert_int_equal(
+	        ovl_node_publish_name(net->p[20].node, "shared.example", NULL, 0, net->now), 0);
 	net_kick(net, 20);
 	net_run_for(net, 2000);
 	assert_int_equal(net->p[20].pub_refused, 1);
@@ -641,8 +640,8 @@ static void test_first_come_first_served(void **state)
 	memset(&l, 0, sizeof(l));
 	l.net = net;
 	l.expect = 10;
-	assert_int_equal(ovl_node_resolve(net->p[30].node, "shared.example", net->now, on_lookup, &l),
-			 0);
+	assert_int_equal(
+	        ovl_node_resolve(net->p[30].node, "shared.example", net->now, on_lookup, &l), 0);
 	net_kick(net, 30);
 	net_run_for(net, 3000);
 	assert_int_equal(l.calls, 1);
@@ -667,7 +666,7 @@ static void test_forged_record(void **state)
 	net = build(32, &cfg, 6);
 	net->p[7].forge = true;
 	assert_int_equal(ovl_node_publish_name(net->p[7].node, "forged.example", NULL, 0, net->now),
-			 0);
+	                 0);
 	net_kick(net, 7);
 	net_run_for(net, 2000);
 	assert_int_equal(net->p[7].pub_refused, 1);
@@ -681,8 +680,8 @@ static void test_forged_record(void **state)
 	memset(&l, 0, sizeof(l));
 	l.net = net;
 	l.expect = 7;
-	assert_int_equal(ovl_node_resolve(net->p[3].node, "forged.example", net->now, on_lookup, &l),
-			 0);
+	assert_int_equal(
+	        ovl_node_resolve(net->p[3].node, "forged.example", net->now, on_lookup, &l), 0);
 	net_kick(net, 3);
 	net_run_for(net, 6000);
 	assert_int_equal(l.calls, 1);
@@ -706,9 +705,8 @@ static void test_unknown_name(void **state)
 		l[i].net = net;
 		l[i].expect = -1;
 		snprintf(name, sizeof(name), "nobody%d.example", i);
-		assert_int_equal(ovl_node_resolve(net->p[i * 7].node, name, net->now, on_lookup,
-						  &l[i]),
-				 0);
+		assert_int_equal(
+		        ovl_node_resolve(net->p[i * 7].node, name, net->now, on_lookup, &l[i]), 0);
 		net_kick(net, i * 7);
 	}
 	net_run_for(net, 6000);
@@ -739,9 +737,9 @@ static void test_ttl(void **state)
 		peer_start(net, i, &cfg);
 		snprintf(name, sizeof(name), NAME_FMT, i);
 		assert_int_equal(ovl_node_publish_name(net->p[i].node, name, NULL, 0, net->now), 0);
-		assert_int_equal(ovl_node_join(net->p[i].node, i ? &net->p[0].c : NULL, i ? 1 : 0,
-					       net->now),
-				 0);
+		assert_int_equal(
+		        ovl_node_join(net->p[i].node, i ? &net->p[0].c : NULL, i ? 1 : 0, net->now),
+		        0);
 		net_kick(net, i);
 		net_run_for(net, 300);
 	}
@@ -770,8 +768,8 @@ static void test_ttl(void **state)
 			ok++;
 		}
 	}
-	print_message("max_hops=1: %d answered in one hop, %d TTL exceeded, %d locally\n", ok,
-		      ttl, local);
+	print_message("max_hops=1: %d answered in one hop, %d TTL exceeded, %d locally\n", ok, ttl,
+	              local);
 	assert_true(ttl > 0);
 	assert_true(ok > 0);
 	net_free(net);
@@ -780,7 +778,7 @@ static void test_ttl(void **state)
 /* ---- bad input ---- */
 
 static int input(struct net *net, int to, const struct ovl_contact *from, const uint8_t *msg,
-		 size_t len)
+                 size_t len)
 {
 	const char *reason = NULL;
 	int e = ovl_node_input(net->p[to].node, from, msg, len, net->now, &reason);
@@ -796,8 +794,8 @@ static int expect_drop(int got, int want)
 	return 1;
 }
 
-static int build_msg(uint8_t *buf, uint8_t type, const struct ovl_id *target, const struct ovl_id *via,
-		     size_t nvia)
+static int build_msg(uint8_t *buf, uint8_t type, const struct ovl_id *target,
+                     const struct ovl_id *via, size_t nvia)
 {
 	struct ovl_msg_builder b;
 
@@ -934,8 +932,8 @@ static void test_route_hip(void **state)
 
 		pkt[0] = (uint8_t)k;
 		assert_int_equal(ovl_node_route_hip(net->p[src].node, &net->p[dst].c.hit, pkt,
-						    sizeof(pkt), net->now),
-				 0);
+		                                    sizeof(pkt), net->now),
+		                 0);
 		net_kick(net, src);
 		net_run_for(net, 1000);
 		assert_int_equal(net->p[dst].hip_count, 1);
@@ -953,11 +951,11 @@ static void test_route_hip(void **state)
 	for (int i = 0; i < 64; i++)
 		total += net->p[i].hip_count;
 	assert_int_equal(total, 0);
-	assert_int_equal(ovl_node_route_hip(net->p[1].node, &net->p[1].c.hit, pkt, sizeof(pkt),
-					    net->now),
-			 -EINVAL);
+	assert_int_equal(
+	        ovl_node_route_hip(net->p[1].node, &net->p[1].c.hit, pkt, sizeof(pkt), net->now),
+	        -EINVAL);
 	assert_int_equal(ovl_node_route_hip(net->p[1].node, &net->p[2].c.hit, pkt, 0, net->now),
-			 -EINVAL);
+	                 -EINVAL);
 	net_free(net);
 }
 
@@ -975,7 +973,7 @@ static void test_relay_branches(void **state)
 		uint8_t loc[6] = {10, 0, 0, (uint8_t)i, 0x29, 0x04};
 
 		assert_int_equal(ovl_node_publish_relay(net->p[i].node, loc, sizeof(loc), net->now),
-				 0);
+		                 0);
 		net_kick(net, i);
 		net_run_for(net, 1000);
 		assert_int_equal(net->p[i].pub_ok, 2);
@@ -1012,7 +1010,7 @@ static void test_rejoin_from_cache(void **state)
 	net->p[40].pub_ok = 0;
 	peer_start(net, 40, &cfg);
 	assert_int_equal(ovl_node_publish_name(net->p[40].node, "n40.example", NULL, 0, net->now),
-			 0);
+	                 0);
 	for (size_t i = 0; i < n; i++)
 		assert_int_not_equal(memcmp(cache[i].hit.b, net->p[40].c.hit.b, HIT_LEN), 0);
 	assert_int_equal(ovl_node_join(net->p[40].node, cache, n, net->now), 0);
@@ -1048,31 +1046,31 @@ static void test_api(void **state)
 	wrong = net->p[0].c;
 	wrong.id.b[3] ^= 1;
 	assert_int_equal(ovl_node_new(&wrong, FAKE_ALG, net->p[0].hi, 32, &cfg, &ops, 0, &node),
-			 -EINVAL);
+	                 -EINVAL);
 	bad = cfg;
 	bad.replicas = cfg.k + 1;
-	assert_int_equal(ovl_node_new(&net->p[0].c, FAKE_ALG, net->p[0].hi, 32, &bad, &ops, 0,
-				      &node),
-			 -EINVAL);
+	assert_int_equal(
+	        ovl_node_new(&net->p[0].c, FAKE_ALG, net->p[0].hi, 32, &bad, &ops, 0, &node),
+	        -EINVAL);
 	bad = cfg;
 	bad.max_hops = OVL_VIA_MAX + 1;
-	assert_int_equal(ovl_node_new(&net->p[0].c, FAKE_ALG, net->p[0].hi, 32, &bad, &ops, 0,
-				      &node),
-			 -EINVAL);
+	assert_int_equal(
+	        ovl_node_new(&net->p[0].c, FAKE_ALG, net->p[0].hi, 32, &bad, &ops, 0, &node),
+	        -EINVAL);
 	ops.send = NULL;
-	assert_int_equal(ovl_node_new(&net->p[0].c, FAKE_ALG, net->p[0].hi, 32, &cfg, &ops, 0,
-				      &node),
-			 -EINVAL);
+	assert_int_equal(
+	        ovl_node_new(&net->p[0].c, FAKE_ALG, net->p[0].hi, 32, &cfg, &ops, 0, &node),
+	        -EINVAL);
 	assert_null(node);
 
 	/* A lone node answers itself, from the next tick, never from the call. */
 	peer_start(net, 0, &cfg);
 	assert_int_equal(ovl_node_resolve(net->p[0].node, "Upper.example", net->now, on_lookup, &l),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(ovl_node_publish_name(net->p[0].node, "bad..name", NULL, 0, net->now),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(ovl_node_publish_name(net->p[0].node, "solo.example", NULL, 0, net->now),
-			 0);
+	                 0);
 	assert_int_equal(ovl_node_join(net->p[0].node, NULL, 0, net->now), 0);
 	assert_true(ovl_node_joined(net->p[0].node));
 	net_kick(net, 0);
@@ -1082,7 +1080,7 @@ static void test_api(void **state)
 	l.net = net;
 	l.expect = 0;
 	assert_int_equal(ovl_node_resolve(net->p[0].node, "solo.example", net->now, on_lookup, &l),
-			 0);
+	                 0);
 	assert_int_equal(l.calls, 0);
 	net_kick(net, 0);
 	net_run_for(net, 10);
@@ -1096,7 +1094,7 @@ static void test_api(void **state)
 	/* Leaving: pending lookups end with TIMEOUT at the next tick; input is refused. */
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(ovl_node_resolve(net->p[0].node, "other.example", net->now, on_lookup, &l),
-			 0);
+	                 0);
 	assert_int_equal(ovl_node_leave(net->p[0].node, net->now), 0);
 	assert_int_equal(ovl_node_leave(net->p[0].node, net->now), 0);
 	assert_int_equal(l.calls, 0);
@@ -1110,27 +1108,27 @@ static void test_api(void **state)
 		assert_int_equal(input(net, 0, &net->p[1].c, buf, (size_t)len), -ESHUTDOWN);
 	}
 	assert_int_equal(ovl_node_resolve(net->p[0].node, "solo.example", net->now, on_lookup, &l),
-			 -ESHUTDOWN);
+	                 -ESHUTDOWN);
 	net_free(net);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_api),
-		cmocka_unit_test(test_malformed_dropped),
-		cmocka_unit_test(test_flood_rate_limited),
-		cmocka_unit_test(test_resolve_64),
-		cmocka_unit_test(test_resolve_200),
-		cmocka_unit_test(test_leave_third),
-		cmocka_unit_test(test_silent_third),
-		cmocka_unit_test(test_first_come_first_served),
-		cmocka_unit_test(test_forged_record),
-		cmocka_unit_test(test_unknown_name),
-		cmocka_unit_test(test_ttl),
-		cmocka_unit_test(test_route_hip),
-		cmocka_unit_test(test_relay_branches),
-		cmocka_unit_test(test_rejoin_from_cache),
+	        cmocka_unit_test(test_api),
+	        cmocka_unit_test(test_malformed_dropped),
+	        cmocka_unit_test(test_flood_rate_limited),
+	        cmocka_unit_test(test_resolve_64),
+	        cmocka_unit_test(test_resolve_200),
+	        cmocka_unit_test(test_leave_third),
+	        cmocka_unit_test(test_silent_third),
+	        cmocka_unit_test(test_first_come_first_served),
+	        cmocka_unit_test(test_forged_record),
+	        cmocka_unit_test(test_unknown_name),
+	        cmocka_unit_test(test_ttl),
+	        cmocka_unit_test(test_route_hip),
+	        cmocka_unit_test(test_relay_branches),
+	        cmocka_unit_test(test_rejoin_from_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

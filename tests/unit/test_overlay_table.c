@@ -48,7 +48,8 @@ static struct ovl_id id_in_bucket(const struct ovl_id *self, unsigned prefix)
 
 		id.b[i / 8] = (uint8_t)((id.b[i / 8] & ~m) | (self->b[i / 8] & m));
 	}
-	id.b[prefix / 8] ^= (uint8_t)((id.b[prefix / 8] ^ ~self->b[prefix / 8]) & (0x80u >> (prefix % 8)));
+	id.b[prefix / 8] ^=
+	        (uint8_t)((id.b[prefix / 8] ^ ~self->b[prefix / 8]) & (0x80u >> (prefix % 8)));
 	assert_int_equal(ovl_id_prefix_len(self, &id), prefix);
 	return id;
 }
@@ -219,7 +220,8 @@ static void test_distance_order(void **state)
 				listed |= cl[j] == all[i];
 			/* Anything not listed is no closer than the last listed one. */
 			if (!listed)
-				assert_true(ovl_id_closer(&target, &cl[got - 1]->id, &all[i]->id) < 0);
+				assert_true(ovl_id_closer(&target, &cl[got - 1]->id, &all[i]->id) <
+				            0);
 		}
 		/* A skip predicate removes exactly the rejected contacts. */
 		got = ovl_table_closest(t, &target, skip_odd, NULL, cl, 40);
@@ -315,11 +317,11 @@ static void test_touch_and_locators(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_and_self),
-		cmocka_unit_test(test_bucket_lru_and_cache),
-		cmocka_unit_test(test_distance_order),
-		cmocka_unit_test(test_next_hop_prefers_healthy),
-		cmocka_unit_test(test_touch_and_locators),
+	        cmocka_unit_test(test_new_and_self),
+	        cmocka_unit_test(test_bucket_lru_and_cache),
+	        cmocka_unit_test(test_distance_order),
+	        cmocka_unit_test(test_next_hop_prefers_healthy),
+	        cmocka_unit_test(test_touch_and_locators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
