@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/hit.h"
+#include "common/log.h"
 #include "crypto/identity.h"
 #include "daemon/config.h"
 #include "daemon/mesh.h"
@@ -152,8 +153,9 @@ static void on_resolved(void *arg, enum ovl_status st, const struct ovl_record *
 	json_t *res;
 	int r = 0;
 
-	(void)elapsed_ms;
 	if (st != OVL_OK || !rec) {
+		log_msg(LOG_DEBUG, "overlay lookup ended: status %d after %u hops, %llu ms",
+		        (int)st, hops, (unsigned long long)elapsed_ms);
 		ctl_reply_errno(reply, st == OVL_OK ? -EIO : status_errno(st));
 		return;
 	}

@@ -186,11 +186,17 @@ static int enqueue(struct mesh *m, const struct ovl_contact *to, const uint8_t *
 {
 	struct mesh_pending *p = pending_find(m, &to->hit, true);
 	struct hip_locator loc = {.len = to->addrlen};
+	char h[HIT_STRLEN];
 	uint8_t *copy;
 	int r;
 
-	if (!p || p->n == MESH_QUEUE_MSGS)
+	if (!p || p->n == MESH_QUEUE_MSGS) {
+		log_ratelimited(
+		        &m->rl, loop_ms(m), LOG_DEBUG,
+		        "overlay message to %s dropped: no room while its association is set up",
+		        hit_format(&to->hit, h));
 		return -ENOBUFS;
+	}
 	copy = malloc(len);
 	if (!copy)
 		return -ENOMEM;
@@ -204,8 +210,11 @@ static int enqueue(struct mesh *m, const struct ovl_contact *to, const uint8_t *
 	hip_changed(m);
 	if (r == -EALREADY)
 		return 0;
-	if (r < 0)
+	if (r < 0) {
+		log_errno(LOG_DEBUG, r, "overlay contact %s: cannot start a base exchange",
+		          hit_format(&to->hit, h));
 		pending_drop(p); /* nothing will ever flush it */
+	}
 	return r;
 }
 
