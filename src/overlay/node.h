@@ -53,10 +53,10 @@ enum ovl_record_kind {
 struct ovl_record {
 	enum ovl_record_kind kind;
 	struct ovl_id key;
-	const char *name;       /* fqdn, or the relay branch ("relay:a1") */
-	struct hit owner;       /* HIT of the signing Host Identity */
+	const char *name; /* fqdn, or the relay branch ("relay:a1") */
+	struct hit owner; /* HIT of the signing Host Identity */
 	uint16_t hi_algorithm;
-	const uint8_t *hi;      /* the owner's Host Identity */
+	const uint8_t *hi; /* the owner's Host Identity */
 	size_t hi_len;
 	uint64_t seq;
 	uint64_t expires;       /* absolute, in the engine's clock (ms) */
@@ -74,26 +74,26 @@ struct ovl_ops {
 	 * and the owner HIT when sig is valid for (hi_algorithm, hi). */
 	int (*sign)(void *ctx, const uint8_t *data, size_t len, uint8_t *sig, size_t *siglen);
 	int (*verify)(void *ctx, uint16_t hi_algorithm, const uint8_t *hi, size_t hi_len,
-		      const uint8_t *data, size_t len, const uint8_t *sig, size_t siglen,
-		      struct hit *ret_owner);
+	              const uint8_t *data, size_t len, const uint8_t *sig, size_t siglen,
+	              struct hit *ret_owner);
 	/* Optional: a routed HIP packet for us arrived (base exchange over the overlay). */
 	void (*hip)(void *ctx, const struct ovl_contact *prev_hop, const uint8_t *pkt, size_t len);
 };
 
 struct ovl_config {
-	unsigned k;                /* bucket size and replication set (default 16) */
-	unsigned replicas;         /* copies of each record (default 5) */
-	unsigned alpha;            /* parallel first hops for a lookup (default 1) */
-	unsigned max_hops;         /* initial TTL (default 16) */
-	uint64_t hop_timeout_ms;   /* next hop must acknowledge within this (default 1000) */
-	uint64_t lookup_timeout_ms;/* whole lookup (default 5000) */
-	uint64_t ping_interval_ms; /* liveness check of idle contacts (default 60 s) */
-	uint64_t refresh_ms;       /* bucket refresh without traffic (default 15 min) */
-	uint64_t republish_ms;     /* owner republishes its records (default 10 min) */
-	uint64_t record_lifetime_ms; /* default 30 min */
-	size_t quota_bytes_per_owner; /* storage for one owner HIT (default 64 KiB) */
+	unsigned k;                     /* bucket size and replication set (default 16) */
+	unsigned replicas;              /* copies of each record (default 5) */
+	unsigned alpha;                 /* parallel first hops for a lookup (default 1) */
+	unsigned max_hops;              /* initial TTL (default 16) */
+	uint64_t hop_timeout_ms;        /* next hop must acknowledge within this (default 1000) */
+	uint64_t lookup_timeout_ms;     /* whole lookup (default 5000) */
+	uint64_t ping_interval_ms;      /* liveness check of idle contacts (default 60 s) */
+	uint64_t refresh_ms;            /* bucket refresh without traffic (default 15 min) */
+	uint64_t republish_ms;          /* owner republishes its records (default 10 min) */
+	uint64_t record_lifetime_ms;    /* default 30 min */
+	size_t quota_bytes_per_owner;   /* storage for one owner HIT (default 64 KiB) */
 	size_t quota_records_per_owner; /* default 32 */
-	size_t max_store_bytes;    /* all records held for others (default 16 MiB) */
+	size_t max_store_bytes;         /* all records held for others (default 16 MiB) */
 	unsigned relay_branch_limit; /* relay records per branch before going deeper (default 8) */
 };
 
@@ -102,15 +102,15 @@ void ovl_config_default(struct ovl_config *cfg);
 /* self: our own contact (id = ovl_id_from_hit(self->hit)). hi: our Host
  * Identity bytes (copied), used in the records we publish. */
 int ovl_node_new(const struct ovl_contact *self, uint16_t hi_algorithm, const uint8_t *hi,
-		 size_t hi_len, const struct ovl_config *cfg, const struct ovl_ops *ops,
-		 uint64_t now, struct ovl_node **ret);
+                 size_t hi_len, const struct ovl_config *cfg, const struct ovl_ops *ops,
+                 uint64_t now, struct ovl_node **ret);
 struct ovl_node *ovl_node_free(struct ovl_node *n);
 
 /* One message from a contact (authenticated by the transport: the daemon
  * passes the HIT of the HIP association it arrived on). Returns 0, or a
  * negative error with *ret_reason when the message was dropped. */
 int ovl_node_input(struct ovl_node *n, const struct ovl_contact *from, const uint8_t *msg,
-		   size_t len, uint64_t now, const char **ret_reason);
+                   size_t len, uint64_t now, const char **ret_reason);
 uint64_t ovl_node_next_timer(const struct ovl_node *n);
 void ovl_node_tick(struct ovl_node *n, uint64_t now);
 
@@ -130,7 +130,7 @@ void ovl_node_contact_failed(struct ovl_node *n, const struct ovl_id *id, uint64
 /* Publishes (and keeps republishing until expiry is refreshed or removed) our
  * name record for fqdn, with optional relay hints as payload. */
 int ovl_node_publish_name(struct ovl_node *n, const char *fqdn, const uint8_t *hints,
-			  size_t hints_len, uint64_t now);
+                          size_t hints_len, uint64_t now);
 /* Publishes a relay record under the hierarchical relay keys. */
 int ovl_node_publish_relay(struct ovl_node *n, const uint8_t *locator, size_t len, uint64_t now);
 
@@ -140,18 +140,18 @@ int ovl_node_publish_relay(struct ovl_node *n, const uint8_t *locator, size_t le
  * to the deepest is full), OVL_TIMEOUT or OVL_TTL. name is the fqdn or the
  * relay branch used. Runs from ovl_node_input or ovl_node_tick. */
 typedef void (*ovl_publish_cb)(void *arg, enum ovl_record_kind kind, const char *name,
-			       enum ovl_status st);
+                               enum ovl_status st);
 void ovl_node_set_publish_cb(struct ovl_node *n, ovl_publish_cb cb, void *arg);
 
 typedef void (*ovl_lookup_cb)(void *arg, enum ovl_status st, const struct ovl_record *rec,
-			      unsigned hops, uint64_t elapsed_ms);
+                              unsigned hops, uint64_t elapsed_ms);
 /* Resolves fqdn to its verified name record. The callback runs exactly once,
  * from ovl_node_input or ovl_node_tick (never from this call itself). */
 int ovl_node_resolve(struct ovl_node *n, const char *fqdn, uint64_t now, ovl_lookup_cb cb,
-		     void *arg);
+                     void *arg);
 /* Routes a HIP packet toward the node whose ID is closest to ovl_id_from_hit(dst). */
 int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t *pkt, size_t len,
-		       uint64_t now);
+                       uint64_t now);
 
 /* Counters for status output and the simulator. */
 struct ovl_stats {

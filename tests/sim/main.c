@@ -8,6 +8,7 @@
 #include "options.h"
 #include "report.h"
 #include "sim.h"
+#include "trace.h"
 
 /* The command line as one string, for the CSV row (arguments are simple
  * words: the options accept nothing that needs shell quoting, except a CSV
@@ -57,6 +58,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = sim_init(s, &opt);
+	if (r == 0 && opt.trace) {
+		s->trace_send = trace_send;
+		s->trace_failure = trace_failure;
+	}
 	if (r == 0)
 		r = sim_run(s);
 	if (r < 0) {

@@ -113,82 +113,6 @@ static void on_eligible(struct sim *s, uint32_t idx)
 	s->targets[s->ntargets++] = idx;
 }
 
-static const char *const status_names[] = {
-        [OVL_OK] = "ok",           [OVL_NOT_FOUND] = "not-found",
-        [OVL_TIMEOUT] = "timeout", [OVL_REFUSED] = "refused",
-        [OVL_TTL] = "ttl",
-};
-
-static bool closer(const struct ovl_id *key, const struct ovl_id *a, const struct ovl_id *b)
-{
-	for (size_t i = 0; i < OVL_ID_LEN; i++) {
-		uint8_t da = a->b[i] ^ key->b[i], db = b->b[i] ^ key->b[i];
-
-		if (da != db)
-			return da < db;
-	}
-	return false;
-}
-
-/* The TRACE_CLOSEST live nodes nearest to key, nearest first: O(N), --trace only. */
-#define TRACE_CLOSEST 3
-static size_t closest_live(const struct sim *s, const struct ovl_id *key,
-                           uint32_t out[TRACE_CLOSEST])
-{
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < s->nlive; i++) {
-		uint32_t idx = s->live[i];
-		size_t j = n < TRACE_CLOSEST ? n++ : TRACE_CLOSEST;
-
-		/* Insertion into a short sorted list. */
-		while (j > 0 &&
-		       closer(key, &s->nodes[idx]->self.id, &s->nodes[out[j - 1]]->self.id)) {
-			if (j < TRACE_CLOSEST)
-				out[j] = out[j - 1];
-			j--;
-		}
-		if (j < TRACE_CLOSEST)
-			out[j] = idx;
-	}
-	return n;
-}
-
-static const char *status_name(int st)
-{
-	if (st < 0 || (size_t)st >= sizeof(status_names) / sizeof(status_names[0]) ||
-	    !status_names[st])
-		return "wrong-record";
-	return status_names[st];
-}
-
-/* --trace: what an engine developer needs to replay one failure, and the
- * live nodes that should have held the record. */
-static void trace_failure(const struct sim *s, const struct lookup *lk, int st, unsigned hops)
-{
-	const struct sim_node *o = s->nodes[lk->origin], *t = s->nodes[lk->target];
-	char key[2 * OVL_ID_LEN + 1];
-	uint32_t near[TRACE_CLOSEST];
-	struct ovl_id id;
-	size_t n;
-
-	ovl_key_for_name(t->name, &id);
-	for (size_t i = 0; i < OVL_ID_LEN; i++)
-		snprintf(key + 2 * i, 3, "%02x", id.b[i]);
-	fprintf(stderr,
-	        "lookup failed: t=%.3fs origin=n%u (up %.0fs) target=%s key=%s (up %.0fs%s) "
-	        "publications ok=%u failed=%u status=%s hops=%u took=%llums;",
-	        (double)(lk->start - SIM_EPOCH_MS) / 1000.0, lk->origin,
-	        (double)(lk->start - o->born) / 1000.0, t->name, key,
-	        (double)(lk->start - t->born) / 1000.0, t->ovl ? "" : ", gone since", t->published,
-	        t->publish_failed, status_name(st), hops, (unsigned long long)(s->now - lk->start));
-	n = closest_live(s, &id, near);
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "%s n%u (up %.0fs)", i ? "," : " closest live:", near[i],
-		        (double)(s->now - s->nodes[near[i]]->born) / 1000.0);
-	fputc('\n', stderr);
-}
-
 static void lookup_done(void *arg, enum ovl_status st, const struct ovl_record *rec, unsigned hops,
                         uint64_t elapsed_ms)
 {
@@ -207,16 +131,16 @@ static void lookup_done(void *arg, enum ovl_status st, const struct ovl_record *
 	}
 	if (elapsed_ms != took)
 		s->bad.elapsed_mismatch++;
-	if (s->opt.trace && st != OVL_OK)
-		trace_failure(s, lk, (int)st, hops);
+	if (s->trace_failure && st != OVL_OK)
+		s->trace_failure(s, lk, (int)st, hops);
 	switch (st) {
 	case OVL_OK:
 		if (!rec || rec->kind != OVL_RECORD_NAME || !rec->name ||
 		    strcmp(rec->name, target->name) != 0 ||
 		    memcmp(&rec->owner, &target->self.hit, sizeof(rec->owner)) != 0) {
 			lk->state = LK_WRONG;
-			if (s->opt.trace)
-				trace_failure(s, lk, -1, hops);
+			if (s->trace_failure)
+				s->trace_failure(s, lk, -1, hops);
 			return;
 		}
 		lk->state = LK_OK;

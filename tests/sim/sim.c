@@ -74,6 +74,8 @@ static int op_send(void *ctx, const struct ovl_contact *to, const uint8_t *msg, 
 	}
 	if (dst == n->idx)
 		s->bad.self_sends++;
+	if (s->trace_send)
+		s->trace_send(s, n->idx, dst, msg, len);
 	r = net_send(&s->net, s->now, n->idx, dst, msg, len);
 	if (r < 0)
 		s->bad.send_errors++;

@@ -126,6 +126,11 @@ struct sim {
 	} input_errors[SIM_REASONS_MAX];
 	struct sim_anomalies bad;
 	double wall_s;
+	/* --trace (trace.c; main.c plugs them in, so the mock test needs no
+	 * engine parser): see every message sent, explain a failed lookup. */
+	void (*trace_send)(struct sim *s, uint32_t from, uint32_t to, const uint8_t *msg,
+	                   size_t len);
+	void (*trace_failure)(const struct sim *s, const struct lookup *lk, int st, unsigned hops);
 };
 
 int sim_init(struct sim *s, const struct options *opt);
