@@ -9,6 +9,7 @@
 
 #include "common/bytes.h"
 #include "common/ctl_proto.h"
+#include "common/dnsname.h"
 
 /* How much of an offending client string an error message quotes. */
 #define SHOW_MAX 32
@@ -91,42 +92,9 @@ bool ctl_proto_cmd_privileged(enum ctl_cmd cmd)
 	return cmd == CTL_CMD_JOIN || cmd == CTL_CMD_LEAVE;
 }
 
-/* The label rule of the overlay, the same as [peer] name in the config. */
-static bool label_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > CTL_LABEL_MAX || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(isascii(c) && (isalnum(c) || c == '-')))
-			return false;
-	}
-	return true;
-}
-
 int ctl_proto_name_normalize(const char *s, char out[CTL_NAME_MAX + 1])
 {
-	size_t len = strnlen(s, CTL_NAME_MAX + 2);
-	const char *p = s, *end;
-
-	if (len > 0 && s[len - 1] == '.')
-		len--;
-	if (len == 0 || len > CTL_NAME_MAX)
-		return -EINVAL;
-	end = s + len;
-	for (;;) {
-		const char *dot = memchr(p, '.', (size_t)(end - p));
-		size_t l = dot ? (size_t)(dot - p) : (size_t)(end - p);
-		if (!label_valid(p, l))
-			return -EINVAL;
-		if (!dot)
-			break;
-		p = dot + 1;
-	}
-	for (size_t i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[len] = '\0';
-	return 0;
+	return dns_name_normalize(s, out);
 }
 
 int ctl_proto_name_qualify(const char *name, const char *domain, char out[CTL_NAME_MAX + 1])

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/dnsname.h"
 
 #define CONFIG_FILE_MAX (1u << 20)
 #define SHOW_MAX        64 /* how much of a bad value an error message quotes */
@@ -97,45 +98,6 @@ static int parse_range(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
 	return 0;
 }
 
-/* A DNS label of the overlay: 1-63 of [a-z0-9-], not starting or ending with
- * '-'. Upper case is accepted and folded. */
-static bool label_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > CONFIG_LABEL_MAX || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(isascii(c) && (isalnum(c) || c == '-')))
-			return false;
-	}
-	return true;
-}
-
-/* Validates a DNS name and writes it lowercased, without a trailing dot. */
-static bool dns_name_normalize(const char *s, char out[CONFIG_DOMAIN_MAX + 1])
-{
-	size_t len = strlen(s);
-	const char *p = s;
-
-	if (len > 0 && s[len - 1] == '.')
-		len--;
-	if (len == 0 || len > CONFIG_DOMAIN_MAX)
-		return false;
-	while (p < s + len) {
-		const char *dot = memchr(p, '.', (size_t)(s + len - p));
-		size_t l = dot ? (size_t)(dot - p) : (size_t)(s + len - p);
-		if (!label_valid(p, l))
-			return false;
-		p += l + 1;
-	}
-	if (s[len - 1] == '.') /* "a..b" style cases leave an empty last label */
-		return false;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[len] = '\0';
-	return true;
-}
-
 /* True when the last label is all digits: such a name is a mistyped IPv4
  * address, never a host name (RFC 3696 section 2). */
 static bool looks_numeric(const char *s)
@@ -213,7 +175,7 @@ static int parse_endpoint(const char *v, uint16_t port_default, bool allow_names
 		return invalid(why, n, v, "is not a valid IPv4 address");
 	} else if (!allow_names) {
 		return invalid(why, n, v, "is not an IP address");
-	} else if (!dns_name_normalize(ep.host, ep.host)) {
+	} else if (dns_name_normalize(ep.host, ep.host) < 0) {
 		return invalid(why, n, v, "is not a valid host name");
 	}
 	*ret = ep;
@@ -242,7 +204,7 @@ static int enum_lookup(const char *v, const char *const *names, size_t count)
 
 static int parse_domain(struct config *cfg, const char *v, char *why, size_t n)
 {
-	if (!dns_name_normalize(v, cfg->domain))
+	if (dns_name_normalize(v, cfg->domain) < 0)
 		return invalid(why, n, v,
 		               "is not a valid domain (labels of 1-63 letters, digits or '-', "
 		               "at most 253 characters)");
@@ -274,7 +236,7 @@ static int parse_name(struct config *cfg, const char *v, char *why, size_t n)
 {
 	size_t len = strlen(v);
 
-	if (!label_valid(v, len))
+	if (!dns_label_valid(v, len))
 		return invalid(why, n, v,
 		               "is not a valid name (1-63 letters, digits or '-', not starting "
 		               "or ending with '-')");

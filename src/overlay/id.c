@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/dnsname.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "overlay/record.h"
@@ -14,7 +15,6 @@
 #define NODE_ID_CONTEXT "idloc-node-id"
 #define NAME_CONTEXT    "idloc-name:"
 #define RELAY_CONTEXT   "idloc-relay:"
-#define LABEL_MAX       63
 
 /* SHA-256(context | data) truncated to an ID. The largest input is a context
  * and a name, so a stack buffer suffices. */
@@ -202,30 +202,12 @@ uint64_t ovl_id_hash(const struct ovl_id *id, uint64_t seed)
 	return mix64(h ^ load_be64(id->b + 8) ^ (seed >> 32 | seed << 32));
 }
 
-static bool label_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
-
+/* Already normalised: what dns_name_normalize would write back unchanged. */
 bool ovl_name_valid(const char *fqdn)
 {
-	size_t len = strnlen(fqdn, OVL_NAME_MAX + 1), label = 0;
+	char n[DNS_NAME_MAX + 1];
 
-	if (len == 0 || len > OVL_NAME_MAX)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		char c = fqdn[i];
-
-		if (c == '.' || c == '\0') {
-			if (label == 0 || fqdn[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!label_char(c) || (label == 0 && c == '-') || ++label > LABEL_MAX)
-			return false;
-	}
-	return true;
+	return dns_name_normalize(fqdn, n) == 0 && strcmp(n, fqdn) == 0;
 }
 
 bool ovl_relay_branch_valid(const char *branch)
