@@ -48,7 +48,14 @@ struct own_rec {
 	uint64_t next_publish; /* 0: when we join */
 	unsigned depth;        /* relay records: branch level */
 	bool published;        /* republications count as maintenance */
+	unsigned settle;       /* early republications done since joining */
 };
+
+/* A record published while the overlay forms around us (our join, nodes
+ * joining near its key) may land on nodes that are no longer the closest a
+ * moment later; republishing soon after, then at the normal period, puts it
+ * where lookups go long before republish_ms. */
+static const uint64_t settle_ms[] = {15 * 1000, 60 * 1000};
 
 struct limiter {
 	struct ovl_id id;
@@ -983,9 +990,11 @@ static void join_done(struct ovl_node *n, struct ovl_txn *t, const struct ovl_ms
 	 * now would stop at whoever we knew before and miss the nodes
 	 * responsible for the key, which learn us all at once and so never see
 	 * themselves as the one to hand the record over. */
-	for (size_t i = 0; i < n->nown; i++)
+	for (size_t i = 0; i < n->nown; i++) {
+		n->own[i].settle = 0;
 		if (n->own[i].next_publish == 0)
 			n->own[i].next_publish = now + 2 * n->cfg.hop_timeout_ms;
+	}
 	maint_at(n, now + 2 * n->cfg.hop_timeout_ms);
 }
 
@@ -1085,6 +1094,9 @@ static int publish_one(struct ovl_node *n, struct own_rec *o, uint64_t now)
 	}
 	o->published = true;
 	o->next_publish = now + n->cfg.republish_ms;
+	if (o->settle < sizeof(settle_ms) / sizeof(settle_ms[0]) &&
+	    settle_ms[o->settle] < n->cfg.republish_ms)
+		o->next_publish = now + settle_ms[o->settle++];
 	maint_at(n, o->next_publish);
 	return origin_start(n, t, now);
 }
@@ -1115,6 +1127,7 @@ static int own_publish(struct ovl_node *n, struct own_rec *o, const uint8_t *pay
 		memcpy(o->payload, payload, len);
 	o->payload_len = len;
 	o->next_publish = 0;
+	o->settle = 0;
 	if (!n->joined)
 		return 0; /* published when the join completes */
 	return publish_one(n, o, now);
