@@ -25,7 +25,7 @@ struct dh {
 
 int dh_generate(uint8_t group, struct dh **ret)
 {
-	mbedtls_ecp_group grp;
+	mbedtls_ecp_group *grp;
 	struct dh *dh;
 	int r;
 
@@ -37,14 +37,14 @@ int dh_generate(uint8_t group, struct dh **ret)
 	dh->group = group;
 	mbedtls_mpi_init(&dh->d);
 	mbedtls_ecp_point_init(&dh->q);
-	mbedtls_ecp_group_init(&grp);
-	r = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1);
-	if (r == 0)
-		r = mbedtls_ecdh_gen_public(&grp, &dh->d, &dh->q, mbed_rng, NULL);
-	mbedtls_ecp_group_free(&grp);
+	r = mbed_p256_get(&grp);
+	if (r == 0) {
+		r = mbed_error(mbedtls_ecdh_gen_public(grp, &dh->d, &dh->q, mbed_rng, NULL));
+		mbed_p256_put();
+	}
 	if (r != 0) {
 		dh_free(dh);
-		return mbed_error(r);
+		return r;
 	}
 	*ret = dh;
 	return 0;
@@ -99,26 +99,26 @@ static int read_peer_point(const mbedtls_ecp_group *grp, const uint8_t *peer, si
 
 int dh_shared(const struct dh *dh, const uint8_t *peer, size_t len, uint8_t *out, size_t cap)
 {
-	mbedtls_ecp_group grp;
+	mbedtls_ecp_group *grp;
 	mbedtls_ecp_point p;
 	mbedtls_mpi z;
 	int r;
 
 	if (cap < P256_COORD_LEN)
 		return -ENOBUFS;
-	mbedtls_ecp_group_init(&grp);
+	r = mbed_p256_get(&grp);
+	if (r < 0)
+		return r;
 	mbedtls_ecp_point_init(&p);
 	mbedtls_mpi_init(&z);
-	r = mbed_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
+	r = read_peer_point(grp, peer, len, &p);
 	if (r == 0)
-		r = read_peer_point(&grp, peer, len, &p);
-	if (r == 0)
-		r = mbed_error(mbedtls_ecdh_compute_shared(&grp, &z, &p, &dh->d, mbed_rng, NULL));
+		r = mbed_error(mbedtls_ecdh_compute_shared(grp, &z, &p, &dh->d, mbed_rng, NULL));
+	mbed_p256_put();
 	/* The shared secret is the X coordinate, fixed length (RFC 5903 section 7). */
 	if (r == 0)
 		r = mbed_error(mbedtls_mpi_write_binary(&z, out, P256_COORD_LEN));
 	mbedtls_mpi_free(&z);
 	mbedtls_ecp_point_free(&p);
-	mbedtls_ecp_group_free(&grp);
 	return r == 0 ? P256_COORD_LEN : r;
 }

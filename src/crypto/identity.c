@@ -73,7 +73,7 @@ static int hi_encode(const mbedtls_ecp_point *q, uint8_t out[HI_P256_LEN])
 static int hi_decode(const uint8_t *hi, size_t len, mbedtls_ecp_point *q)
 {
 	struct reader rd = reader_init(hi, len);
-	mbedtls_ecp_group grp;
+	mbedtls_ecp_group *grp;
 	const uint8_t *point;
 	uint16_t curve;
 	int r;
@@ -91,12 +91,13 @@ static int hi_decode(const uint8_t *hi, size_t len, mbedtls_ecp_point *q)
 	/* mbedTLS would accept other point forms; the wire format allows one. */
 	if (point[0] != SEC1_UNCOMPRESSED)
 		return -EBADMSG;
-	mbedtls_ecp_group_init(&grp);
-	r = mbed_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
-	if (r == 0 && (mbedtls_ecp_point_read_binary(&grp, q, point, P256_SEC1_LEN) != 0 ||
-	               mbedtls_ecp_check_pubkey(&grp, q) != 0))
+	r = mbed_p256_get(&grp);
+	if (r < 0)
+		return r;
+	if (mbedtls_ecp_point_read_binary(grp, q, point, P256_SEC1_LEN) != 0 ||
+	    mbedtls_ecp_check_pubkey(grp, q) != 0)
 		r = -EBADMSG;
-	mbedtls_ecp_group_free(&grp);
+	mbed_p256_put();
 	return r;
 }
 
@@ -260,27 +261,27 @@ int identity_sign(const struct identity *id, const void *data, size_t len, uint8
 {
 	const mbedtls_ecp_keypair *kp = mbedtls_pk_ec(id->pk);
 	uint8_t h[HASH_MAX_LEN];
-	mbedtls_ecp_group grp;
+	mbedtls_ecp_group *grp;
 	mbedtls_mpi rr, ss;
 	int r;
 
 	r = hash_digest(HASH_SHA384, data, len, h);
 	if (r < 0)
 		return r;
-	mbedtls_ecp_group_init(&grp);
+	r = mbed_p256_get(&grp);
+	if (r < 0)
+		return r;
 	mbedtls_mpi_init(&rr);
 	mbedtls_mpi_init(&ss);
-	r = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1);
-	if (r == 0)
-		r = mbedtls_ecdsa_sign_det_ext(&grp, &rr, &ss, &kp->d, h, hash_len(HASH_SHA384),
-		                               MBEDTLS_MD_SHA384, mbed_rng, NULL);
+	r = mbedtls_ecdsa_sign_det_ext(grp, &rr, &ss, &kp->d, h, hash_len(HASH_SHA384),
+	                               MBEDTLS_MD_SHA384, mbed_rng, NULL);
+	mbed_p256_put();
 	if (r == 0)
 		r = mbedtls_mpi_write_binary(&rr, sig, P256_COORD_LEN);
 	if (r == 0)
 		r = mbedtls_mpi_write_binary(&ss, sig + P256_COORD_LEN, P256_COORD_LEN);
 	mbedtls_mpi_free(&rr);
 	mbedtls_mpi_free(&ss);
-	mbedtls_ecp_group_free(&grp);
 	if (r != 0)
 		return mbed_error(r);
 	*ret_siglen = P256_SIG_LEN;
@@ -575,7 +576,7 @@ int hi_pub_verify(const struct hi_pub *pub, const void *data, size_t len, const 
                   size_t siglen)
 {
 	uint8_t h[HASH_MAX_LEN];
-	mbedtls_ecp_group grp;
+	mbedtls_ecp_group *grp;
 	mbedtls_mpi rr, ss;
 	int r;
 
@@ -584,27 +585,27 @@ int hi_pub_verify(const struct hi_pub *pub, const void *data, size_t len, const 
 	r = hash_digest(HASH_SHA384, data, len, h);
 	if (r < 0)
 		return r;
-	mbedtls_ecp_group_init(&grp);
+	r = mbed_p256_get(&grp);
+	if (r < 0)
+		return r;
 	mbedtls_mpi_init(&rr);
 	mbedtls_mpi_init(&ss);
-	r = mbed_error(mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1));
-	if (r == 0)
-		r = mbed_error(mbedtls_mpi_read_binary(&rr, sig, P256_COORD_LEN));
+	r = mbed_error(mbedtls_mpi_read_binary(&rr, sig, P256_COORD_LEN));
 	if (r == 0)
 		r = mbed_error(mbedtls_mpi_read_binary(&ss, sig + P256_COORD_LEN, P256_COORD_LEN));
 	/* Range check r, s in [1, n-1] here too rather than trusting the library's. */
-	if (r == 0 && (mbedtls_mpi_cmp_int(&rr, 1) < 0 || mbedtls_mpi_cmp_mpi(&rr, &grp.N) >= 0 ||
-	               mbedtls_mpi_cmp_int(&ss, 1) < 0 || mbedtls_mpi_cmp_mpi(&ss, &grp.N) >= 0))
+	if (r == 0 && (mbedtls_mpi_cmp_int(&rr, 1) < 0 || mbedtls_mpi_cmp_mpi(&rr, &grp->N) >= 0 ||
+	               mbedtls_mpi_cmp_int(&ss, 1) < 0 || mbedtls_mpi_cmp_mpi(&ss, &grp->N) >= 0))
 		r = -EBADMSG;
 	if (r == 0) {
-		r = mbedtls_ecdsa_verify(&grp, h, hash_len(HASH_SHA384), &pub->q, &rr, &ss);
+		r = mbedtls_ecdsa_verify(grp, h, hash_len(HASH_SHA384), &pub->q, &rr, &ss);
 		if (r == MBEDTLS_ERR_MPI_ALLOC_FAILED || r == MBEDTLS_ERR_ECP_ALLOC_FAILED)
 			r = -ENOMEM;
 		else if (r != 0)
 			r = -EBADMSG;
 	}
+	mbed_p256_put();
 	mbedtls_mpi_free(&rr);
 	mbedtls_mpi_free(&ss);
-	mbedtls_ecp_group_free(&grp);
 	return r;
 }
