@@ -57,6 +57,16 @@ struct own_rec {
  * where lookups go long before republish_ms. */
 static const uint64_t settle_ms[] = {15 * 1000, 60 * 1000};
 
+/* A join's FIND ends at whoever its first hops believe is closest to us, and
+ * while many nodes join at once that can be a node with a nearly empty table:
+ * we then miss our real neighbours, answer as responsible for keys they are
+ * closer to, and they never learn us. Looking up our own ID again, through the
+ * contacts the join found, once they have answered our PINGs and again when
+ * the neighbours have settled their own tables, brings us to the nodes
+ * nearest our ID and teaches them us (they then hand over records). Offsets
+ * from the join, before the early republications above. */
+static const uint64_t self_settle_ms[] = {10 * 1000, 45 * 1000};
+
 struct limiter {
 	struct ovl_id id;
 	uint64_t last;
@@ -86,6 +96,7 @@ struct ovl_node {
 	uint64_t expire_next;
 	uint64_t join_retry_at;
 	uint64_t self_refresh_at;
+	unsigned self_round; /* settling lookups of our own ID done since joining */
 	struct own_rec *own;
 	size_t nown;
 	ovl_publish_cb pub_cb;
@@ -962,30 +973,84 @@ static void publish_all(struct ovl_node *n, uint64_t now)
 		(void)publish_one(n, &n->own[i], now);
 }
 
-static void join_done(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m, uint64_t now)
+/* The longest prefix a contact of a FIND_REPLY shares with our ID; *ret_new
+ * tells whether the reply names a contact our table lacks. */
+static unsigned reply_nearest(const struct ovl_node *n, const struct ovl_msg *m, bool *ret_new)
 {
 	struct reader r = reader_init(m->data, m->data_len);
 	struct ovl_contact c;
 	unsigned nearest = 0;
+
+	*ret_new = false;
+	for (size_t i = 0; i < m->count && ovl_msg_next_contact(&r, &c) == 0; i++) {
+		if (ovl_id_eq(&c.id, &n->self.id))
+			continue;
+		nearest = (unsigned)max64(nearest, ovl_id_prefix_len(&n->self.id, &c.id));
+		if (!ovl_table_find(n->table, &c.id))
+			*ret_new = true;
+	}
+	return nearest;
+}
+
+/* Kademlia's join: refresh every bucket farther than the nearest neighbour. */
+static void refresh_below(struct ovl_node *n, unsigned nearest, uint64_t now)
+{
+	for (unsigned i = 0; i < nearest && i < OVL_ID_BITS; i++)
+		if (!ovl_table_bucket_full(n->table, i))
+			refresh_bucket(n, i, now);
+}
+
+/* When to look up our own ID next: the settling rounds after a join (the
+ * first once the contacts the join found have answered our PINGs), then
+ * every refresh_ms. Advances n->self_round past the rounds already due. */
+static uint64_t self_lookup_next(struct ovl_node *n, uint64_t now)
+{
+	while (n->self_round <= ARRAY_SIZE(self_settle_ms)) {
+		uint64_t at =
+		        n->joined_at + (n->self_round == 0 ? n->cfg.hop_timeout_ms
+		                                           : self_settle_ms[n->self_round - 1]);
+
+		n->self_round++;
+		if (at >= n->joined_at + n->cfg.refresh_ms)
+			break;
+		if (at > now)
+			return at;
+	}
+	n->self_round = (unsigned)ARRAY_SIZE(self_settle_ms) + 1;
+	return now + n->cfg.refresh_ms;
+}
+
+/* A lookup of our own ID came back: meet the nodes it found and, if they are
+ * news to us, the regions between them and us as at a join. */
+static void self_lookup_done(struct ovl_node *n, const struct ovl_msg *m, uint64_t now)
+{
+	bool news;
+	unsigned nearest = reply_nearest(n, m, &news);
+
+	ping_new_contacts(n, m, now);
+	if (news)
+		refresh_below(n, (unsigned)max64(nearest, ovl_table_depth(n->table)), now);
+}
+
+static void join_done(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m, uint64_t now)
+{
+	unsigned nearest;
+	bool news;
 
 	/* Answered by ourselves: no contact carried the lookup anywhere. */
 	if (m->type != OVL_MSG_FIND_REPLY || m->ttl == 0) {
 		origin_end(n, t, OVL_TIMEOUT, NULL, 0, now);
 		return;
 	}
-	for (size_t i = 0; i < m->count && ovl_msg_next_contact(&r, &c) == 0; i++)
-		if (!ovl_id_eq(&c.id, &n->self.id))
-			nearest = (unsigned)max64(nearest, ovl_id_prefix_len(&n->self.id, &c.id));
+	nearest = reply_nearest(n, m, &news);
 	ping_new_contacts(n, m, now);
 	n->joined = true;
 	n->joined_at = now;
-	n->self_refresh_at = now + n->cfg.refresh_ms;
+	n->self_round = 0;
+	n->self_refresh_at = self_lookup_next(n, now);
 	origin_end(n, t, OVL_OK, NULL, m->ttl, now);
 	maint_at(n, n->self_refresh_at);
-	/* Kademlia's join: refresh every bucket farther than the nearest neighbour. */
-	for (unsigned i = 0; i < nearest && i < OVL_ID_BITS; i++)
-		if (!ovl_table_bucket_full(n->table, i))
-			refresh_bucket(n, i, now);
+	refresh_below(n, nearest, now);
 	/* Publish once the neighbours just pinged are in the table: a PUT routed
 	 * now would stop at whoever we knew before and miss the nodes
 	 * responsible for the key, which learn us all at once and so never see
@@ -1038,7 +1103,9 @@ static void origin_complete(struct ovl_node *n, struct ovl_txn *t, const struct 
 		join_done(n, t, m, now);
 		break;
 	case P_REFRESH:
-		if (m->type == OVL_MSG_FIND_REPLY)
+		if (m->type == OVL_MSG_FIND_REPLY && ovl_id_eq(&t->target, &n->self.id))
+			self_lookup_done(n, m, now);
+		else if (m->type == OVL_MSG_FIND_REPLY)
 			ping_new_contacts(n, m, now);
 		origin_end(n, t, OVL_OK, NULL, m->ttl, now);
 		break;
@@ -1602,7 +1669,7 @@ static uint64_t refresh_scan(struct ovl_node *n, uint64_t now)
 	/* Our own neighbourhood, which decides what we are responsible for. */
 	if (n->self_refresh_at <= now) {
 		start_refresh(n, &n->self.id, now);
-		n->self_refresh_at = now + n->cfg.refresh_ms;
+		n->self_refresh_at = self_lookup_next(n, now);
 	}
 	return min64(next, n->self_refresh_at);
 }
@@ -1792,6 +1859,7 @@ int ovl_node_join(struct ovl_node *n, const struct ovl_contact *via, size_t nvia
 		/* Nobody to join: we are the first node of a new overlay. */
 		n->joined = true;
 		n->joined_at = now;
+		n->self_round = (unsigned)ARRAY_SIZE(self_settle_ms) + 1;
 		n->self_refresh_at = now + n->cfg.refresh_ms;
 		publish_all(n, now);
 		return 0;

@@ -418,8 +418,10 @@ struct tally {
 	size_t total, ok, max_hops, hist[OVL_VIA_MAX + 2];
 };
 
-/* Every alive peer in `who` resolves every alive name in `whose`, in rounds. */
-static void resolve_all(struct net *net, const bool *who, const bool *whose, struct tally *t)
+/* Every alive peer in `who` resolves every alive name in `whose`, in rounds
+ * gap_ms apart. */
+static void resolve_rounds(struct net *net, const bool *who, const bool *whose, struct tally *t,
+                           uint64_t gap_ms)
 {
 	int n = net->n;
 	struct lookup *ls = calloc((size_t)n * (size_t)n, sizeof(*ls));
@@ -433,7 +435,7 @@ static void resolve_all(struct net *net, const bool *who, const bool *whose, str
 			if (who[i] && whose[j])
 				resolve(net, i, j, &ls[(size_t)i * (size_t)n + (size_t)j]);
 		}
-		net_run_for(net, 100);
+		net_run_for(net, gap_ms);
 	}
 	net_run_for(net, 12000);
 	for (int i = 0; i < n; i++) {
@@ -457,6 +459,11 @@ static void resolve_all(struct net *net, const bool *who, const bool *whose, str
 		}
 	}
 	free(ls);
+}
+
+static void resolve_all(struct net *net, const bool *who, const bool *whose, struct tally *t)
+{
+	resolve_rounds(net, who, whose, t, 100);
 }
 
 static size_t median_hops(const struct tally *t)
@@ -531,6 +538,53 @@ static void test_resolve_200(void **state)
 {
 	(void)state;
 	all_pairs(200, 2);
+}
+
+/* Nodes joining within moments of each other, each through a few earlier
+ * ones that are mostly seconds old themselves, with nearly empty tables: a
+ * join lookup then often ends at a node that knows almost nobody. Without the
+ * settling lookups of our own ID, the joiner keeps missing its real
+ * neighbours, takes publications for keys they are closer to, and they never
+ * learn it, so names published then are NOT_FOUND where lookups go. Checked
+ * before the first early republication, which would otherwise hide it. */
+static void test_burst_join(void **state)
+{
+	enum { N = 120, GAP_MS = 10 };
+	struct ovl_config cfg;
+	struct net *net = net_new(N, 9);
+	bool all[N];
+	struct tally t;
+	char name[64];
+	uint64_t rnd = 9;
+
+	(void)state;
+	default_config(&cfg);
+	for (int i = 0; i < N; i++) {
+		struct ovl_contact boot[3];
+		size_t nb = 0;
+
+		for (; i > 0 && nb < ARRAY_SIZE(boot); nb++) {
+			rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+			boot[nb] = net->p[(rnd >> 33) % (uint64_t)i].c;
+		}
+		peer_start(net, i, &cfg);
+		snprintf(name, sizeof(name), NAME_FMT, i);
+		assert_int_equal(ovl_node_publish_name(net->p[i].node, name, NULL, 0, net->now), 0);
+		assert_int_equal(ovl_node_join(net->p[i].node, nb ? boot : NULL, nb, net->now), 0);
+		net_kick(net, i);
+		net_run_for(net, GAP_MS);
+	}
+	/* Past the settling lookups (10 s after the last join), before the
+	 * first node's 15 s republication. */
+	net_run_for(net, 11000);
+	everyone(net, all);
+	resolve_rounds(net, all, all, &t, 1);
+	print_message("%d nodes joined %d ms apart: %zu/%zu lookups ok, median hops %zu\n", N,
+	              GAP_MS, t.ok, t.total, median_hops(&t));
+	assert_int_equal(t.ok, t.total);
+	for (int i = 0; i < N; i++)
+		assert_true(ovl_node_joined(net->p[i].node));
+	net_free(net);
 }
 
 /* ---- churn ---- */
@@ -1122,6 +1176,7 @@ int main(void)
 	        cmocka_unit_test(test_flood_rate_limited),
 	        cmocka_unit_test(test_resolve_64),
 	        cmocka_unit_test(test_resolve_200),
+	        cmocka_unit_test(test_burst_join),
 	        cmocka_unit_test(test_leave_third),
 	        cmocka_unit_test(test_silent_third),
 	        cmocka_unit_test(test_first_come_first_served),
