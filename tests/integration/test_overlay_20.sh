@@ -61,7 +61,7 @@ ctl()
 joined()
 {
 	ctl "$1" status --json 2>/dev/null |
-		python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["overlay"]["joined"] else 1)'
+		python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["overlay"]["joined"] else 1)' 2>/dev/null
 }
 
 wait_joined()
