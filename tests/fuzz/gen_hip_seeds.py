@@ -4,7 +4,7 @@
 # I1/R1/I2/R2/UPDATE/NOTIFY/CLOSE/CLOSE_ACK). Deterministic; run from anywhere:
 #   /usr/bin/python3 tests/fuzz/gen_hip_seeds.py
 # HIP_MAC / HIP_MAC_2 values are real, computed with the key fuzz_hip_msg.c uses, so the
-# fuzzer starts from packets that pass MAC verification. Signatures are placeholders
+# fuzzer starts from packets that pass MAC verification. Signatures are fixed dummy bytes
 # (the fuzz target's key is generated at run time).
 import hashlib
 import hmac
