@@ -107,6 +107,16 @@ static inline int reader_be64(struct reader *r, uint64_t *v)
 	return e;
 }
 
+/* splitmix64's finaliser: every input bit affects every output bit. For hash
+ * tables and non-secret identifiers, never for anything an attacker must not
+ * predict. */
+static inline uint64_t mix64(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
 /* Wipes secrets in a way the compiler may not elide. */
 void memzero(void *p, size_t n);
 

@@ -184,17 +184,6 @@ int ovl_id_parse(const char *s, struct ovl_id *ret)
 	return 0;
 }
 
-/* splitmix64's finaliser: every input bit affects every output bit. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
 uint64_t ovl_id_hash(const struct ovl_id *id, uint64_t seed)
 {
 	uint64_t h = mix64(load_be64(id->b) ^ seed);

@@ -158,11 +158,7 @@ static void maint_at(struct ovl_node *n, uint64_t when)
  * only accepted from a hop the request was sent to). */
 static uint64_t rng_next(struct ovl_node *n)
 {
-	uint64_t z = (n->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mix64(n->rng += 0x9e3779b97f4a7c15ull);
 }
 
 static uint64_t new_txid(struct ovl_node *n)

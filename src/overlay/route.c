@@ -2,6 +2,8 @@
 /* route.c: pending transactions by id (chained hash) and by deadline (heap). */
 #include "overlay/route.h"
 
+#include "common/bytes.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +19,15 @@ struct ovl_route {
 	size_t heap_cap;
 };
 
-/* splitmix64's finaliser keyed with the seed: a peer cannot line its txids up
- * in one chain without knowing the seed. */
-static uint64_t mix(uint64_t x, uint64_t seed)
+/* Keyed with the seed: a peer cannot line its txids up in one chain. */
+static uint64_t txid_hash(const struct ovl_route *r, uint64_t txid)
 {
-	x ^= seed;
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
+	return mix64(txid ^ r->seed);
 }
 
 static size_t slot_of(const struct ovl_route *r, uint64_t txid)
 {
-	return (size_t)(mix(txid, r->seed) & (r->nslots - 1));
+	return (size_t)(txid_hash(r, txid) & (r->nslots - 1));
 }
 
 int ovl_route_new(uint64_t seed, struct ovl_route **ret)
@@ -75,7 +70,7 @@ static int grow_hash(struct ovl_route *r)
 		struct ovl_txn *t = r->slots[i], *next;
 
 		for (; t; t = next) {
-			size_t s = (size_t)(mix(t->txid, r->seed) & (n - 1));
+			size_t s = (size_t)(txid_hash(r, t->txid) & (n - 1));
 
 			next = t->hnext;
 			t->hnext = slots[s];
