@@ -4,6 +4,7 @@
 #include "hip/bex.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,7 +225,37 @@ void hip_assoc_forget_keys(struct hip_assoc *a)
 	memzero(&a->km, sizeof(a->km));
 	memzero(&a->keys, sizeof(a->keys));
 	memzero(&a->esp, sizeof(a->esp));
+	memzero(a->ice_key, sizeof(a->ice_key));
+	a->have_ice_key = false;
+	a->nat_mode = 0;
+	a->npeer_cands = 0;
 	a->keyed = false;
+}
+
+void hip_assoc_want_ice(struct hip_assoc *a)
+{
+	a->want_ice = true;
+}
+
+int hip_assoc_ice(const struct hip_assoc *a, struct hip_ice_params *ret)
+{
+	int r;
+
+	if (a->nat_mode != HIP_NAT_ICE_STUN)
+		return -ENOENT;
+	if (!a->have_ice_key)
+		return -EAGAIN;
+	ret->controlling = a->initiator;
+	r = hip_ice_credentials(a->ice_key, sizeof(a->ice_key), &a->host->hit, ret->local_ufrag,
+	                        ret->local_pwd);
+	if (r == 0)
+		r = hip_ice_credentials(a->ice_key, sizeof(a->ice_key), &a->peer, ret->remote_ufrag,
+		                        ret->remote_pwd);
+	if (r < 0)
+		return r;
+	memcpy(ret->cands, a->peer_cands, a->npeer_cands * sizeof(a->peer_cands[0]));
+	ret->ncands = a->npeer_cands;
+	return 0;
 }
 
 enum hip_state hip_assoc_state(const struct hip_assoc *a)
@@ -390,6 +421,7 @@ static void retire_others(struct hip_host *h, struct hip_assoc *keep, const stru
 
 struct r1_choice {
 	uint16_t cipher;
+	uint16_t nat_mode; /* 0 when the R1 offers none */
 	struct hip_puzzle pz;
 	struct hip_dh dh;
 	uint64_t counter;
@@ -412,8 +444,39 @@ static bool list16_has(const struct hip_list16 *l, uint16_t v)
 	return false;
 }
 
+/* RFC 5770 section 4.3: ICE when we want it and it is offered, else plain
+ * UDP encapsulation; an R1 without the parameter chooses nothing. */
+static int nat_mode_choose(const struct hip_msg *m, bool want_ice, uint16_t *ret,
+                           const char **reason)
+{
+	const struct hip_param *p = hip_msg_find(m, HIP_P_NAT_TRAVERSAL_MODE);
+	uint16_t modes[HIP_NAT_MODES_MAX];
+	bool ice = false, udp = false;
+	size_t n;
+
+	*ret = 0;
+	if (!p)
+		return 0;
+	if (hip_nat_mode_decode(p, modes, ARRAY_SIZE(modes), &n) < 0)
+		FAIL("R1 NAT_TRAVERSAL_MODE malformed");
+	for (size_t i = 0; i < n; i++) {
+		ice |= modes[i] == HIP_NAT_ICE_STUN;
+		udp |= modes[i] == HIP_NAT_UDP;
+	}
+	if (want_ice && ice)
+		*ret = HIP_NAT_ICE_STUN;
+	else if (udp)
+		*ret = HIP_NAT_UDP;
+	else if (ice)
+		*ret = HIP_NAT_ICE_STUN;
+	else
+		FAIL("R1 offers no NAT traversal mode we speak");
+	return 0;
+}
+
 static int r1_negotiate(struct hip_host *h, const struct hip_msg *m, struct r1_choice *c,
-                        const struct hip_locator *from, uint64_t now, const char **reason)
+                        bool want_ice, const struct hip_locator *from, uint64_t now,
+                        const char **reason)
 {
 	const struct hip_param *p;
 	struct hip_list8 groups, suites;
@@ -451,7 +514,39 @@ static int r1_negotiate(struct hip_host *h, const struct hip_msg *m, struct r1_c
 	}
 	if (c->pz.k > HIP_MAX_PUZZLE_K)
 		FAIL("R1 puzzle too difficult");
-	return 0;
+	return nat_mode_choose(m, want_ice, &c->nat_mode, reason);
+}
+
+/* Our candidates as type-2 locators for an I2 or R2 in ICE mode. */
+static size_t our_candidates(struct hip_host *h, struct hip_assoc *a, struct hip_locator_entry *out)
+{
+	size_t n;
+
+	if (a->nat_mode != HIP_NAT_ICE_STUN || !h->ops.candidates)
+		return 0;
+	n = h->ops.candidates(h->ops.ctx, a, out, HIP_LOCATORS_MAX);
+	if (n > HIP_LOCATORS_MAX)
+		n = HIP_LOCATORS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		out[i].type = HIP_LOCATOR_TRANSPORT;
+		out[i].traffic = HIP_TRAFFIC_BOTH;
+		out[i].protocol = IPPROTO_UDP;
+		out[i].spi = a->esp.spi_in;
+		if (out[i].lifetime == 0)
+			out[i].lifetime = HIP_LOCATOR_LIFETIME_S;
+	}
+	return n;
+}
+
+/* The peer's candidates, when its packet carries a LOCATOR_SET. */
+static int peer_candidates(const struct hip_msg *m, struct hip_locator_entry *out, size_t *ret_n)
+{
+	const struct hip_param *p = hip_msg_find(m, HIP_P_LOCATOR_SET);
+
+	*ret_n = 0;
+	if (!p)
+		return 0;
+	return hip_locator_set_decode(p, out, HIP_LOCATORS_MAX, ret_n);
 }
 
 static int build_i2(struct hip_host *h, struct hip_assoc *a, const struct r1_choice *c,
@@ -465,6 +560,8 @@ static int build_i2(struct hip_host *h, struct hip_assoc *a, const struct r1_cho
 	struct hip_list16 cipher = {.ids = {c->cipher}, .n = 1};
 	struct hip_list16 tf = {.ids = {HIP_P_ESP_TRANSFORM}, .n = 1};
 	struct hip_list16 esp = {.ids = {HIP_ESP_SUITE}, .n = 1};
+	struct hip_locator_entry cands[HIP_LOCATORS_MAX];
+	size_t ncands = our_candidates(h, a, cands);
 	int r;
 
 	memcpy(sol.opaque, c->pz.opaque, 2);
@@ -474,9 +571,13 @@ static int build_i2(struct hip_host *h, struct hip_assoc *a, const struct r1_cho
 	hip_esp_info_encode(&b, &ei);
 	if (c->have_counter)
 		hip_r1_counter_encode(&b, c->counter);
+	if (ncands)
+		hip_locator_set_encode(&b, cands, ncands);
 	hip_solution_encode(&b, &sol);
 	hip_dh_encode(&b, &dh);
 	hip_list16_encode(&b, HIP_P_HIP_CIPHER, &cipher);
+	if (c->nat_mode)
+		hip_nat_mode_encode(&b, &c->nat_mode, 1);
 	hip_builder_param_copy(&b, HIP_P_HOST_ID, h->host_id_tlv + 4,
 	                       load_be16(h->host_id_tlv + 2));
 	hip_list16_encode(&b, HIP_P_TRANSPORT_FORMAT_LIST, &tf);
@@ -517,6 +618,7 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 	                                 HIP_P_DH_GROUP_LIST,
 	                                 HIP_P_DIFFIE_HELLMAN,
 	                                 HIP_P_HIP_CIPHER,
+	                                 HIP_P_NAT_TRAVERSAL_MODE,
 	                                 HIP_P_HOST_ID,
 	                                 HIP_P_HIT_SUITE_LIST,
 	                                 HIP_P_ECHO_REQUEST_SIGNED,
@@ -554,7 +656,7 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 		hi_pub_free(pub);
 		FAIL("R1 signature invalid");
 	}
-	if (r1_negotiate(h, m, &c, from, now, reason) < 0) {
+	if (r1_negotiate(h, m, &c, a->want_ice, from, now, reason) < 0) {
 		hi_pub_free(pub);
 		return -EBADMSG;
 	}
@@ -604,6 +706,8 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 	a->have_r1_counter = c.have_counter;
 	memcpy(a->r1_digest, digest, HIP_RHASH_LEN);
 	a->cipher = c.cipher;
+	a->nat_mode = c.nat_mode;
+	a->initiator = true;
 	enclen = hip_cipher_key_len(c.cipher);
 	r = hip_keymat_derive(&a->km, HIP_RHASH, kij, (size_t)n, c.pz.i, j, HIP_RHASH_LEN, &h->hit,
 	                      &m->sender);
@@ -634,6 +738,9 @@ fail:
 /* ---- I2 ---- */
 
 struct i2_result {
+	uint16_t nat_mode;
+	struct hip_locator_entry cands[HIP_LOCATORS_MAX];
+	size_t ncands;
 	struct hi_pub *pub;
 	struct hip_keymat km;
 	struct hip_keys keys;
@@ -754,6 +861,26 @@ static int i2_verify(struct hip_host *h, const struct hip_msg *m, const struct h
 	return 0;
 }
 
+/* The I2's NAT_TRAVERSAL_MODE must pick one mode our R1 offered (RFC 5770
+ * section 4.3); in ICE mode its LOCATOR_SET carries the candidates. */
+static int i2_nat(const struct hip_host *h, const struct hip_msg *m, struct i2_result *x,
+                  const char **reason)
+{
+	const struct hip_param *p = hip_msg_find(m, HIP_P_NAT_TRAVERSAL_MODE);
+	size_t n;
+
+	if (p) {
+		if (hip_nat_mode_decode(p, &x->nat_mode, 1, &n) < 0 || n != 1)
+			FAIL("I2 NAT_TRAVERSAL_MODE malformed");
+		if (!h->cfg.offer_ice ||
+		    (x->nat_mode != HIP_NAT_ICE_STUN && x->nat_mode != HIP_NAT_UDP))
+			FAIL("I2 chose a NAT traversal mode we did not offer");
+	}
+	if (peer_candidates(m, x->cands, &x->ncands) < 0)
+		FAIL("I2 LOCATOR_SET malformed or unsupported");
+	return 0;
+}
+
 static int build_r2(struct hip_host *h, struct hip_assoc *a)
 {
 	struct hip_builder b;
@@ -761,8 +888,13 @@ static int build_r2(struct hip_host *h, struct hip_assoc *a)
 	                          .new_spi = a->esp.spi_in};
 	int r;
 
+	struct hip_locator_entry cands[HIP_LOCATORS_MAX];
+	size_t ncands = our_candidates(h, a, cands);
+
 	hip_builder_init(&b, a->r2, sizeof(a->r2), HIP_R2, &h->hit, &a->peer);
 	hip_esp_info_encode(&b, &ei);
+	if (ncands)
+		hip_locator_set_encode(&b, cands, ncands);
 	hip_builder_mac(&b, HIP_P_HIP_MAC_2, HIP_RHASH, a->keys.mac_out, a->keys.maclen,
 	                h->host_id_tlv, h->host_id_tlv_len);
 	hip_builder_sign(&b, HIP_P_HIP_SIGNATURE, h->id);
@@ -781,6 +913,14 @@ static int install_esp_keys(struct hip_host *h, struct hip_assoc *a, size_t inde
 		return r;
 	a->esp.keylen = ESP_KEYMAT_LEN;
 	a->esp_index = index + 2 * ESP_KEYMAT_LEN;
+	/* ICE's key comes next, before later rekeys draw from esp_index. */
+	if (a->nat_mode == HIP_NAT_ICE_STUN) {
+		if (a->esp_index + HIP_ICE_KEY_LEN > a->km.len)
+			return -ERANGE;
+		memcpy(a->ice_key, a->km.bytes + a->esp_index, HIP_ICE_KEY_LEN);
+		a->esp_index += HIP_ICE_KEY_LEN;
+		a->have_ice_key = true;
+	}
 	return 0;
 }
 
@@ -789,9 +929,11 @@ static int handle_i2(struct hip_host *h, const struct hip_msg *m, const struct h
 {
 	static const uint16_t known[] = {HIP_P_ESP_INFO,
 	                                 HIP_P_R1_COUNTER,
+	                                 HIP_P_LOCATOR_SET,
 	                                 HIP_P_SOLUTION,
 	                                 HIP_P_DIFFIE_HELLMAN,
 	                                 HIP_P_HIP_CIPHER,
+	                                 HIP_P_NAT_TRAVERSAL_MODE,
 	                                 HIP_P_ENCRYPTED,
 	                                 HIP_P_HOST_ID,
 	                                 HIP_P_ECHO_RESPONSE_SIGNED,
@@ -830,6 +972,10 @@ static int handle_i2(struct hip_host *h, const struct hip_msg *m, const struct h
 		i2_result_done(&x);
 		return r;
 	}
+	if (i2_nat(h, m, &x, reason) < 0) {
+		i2_result_done(&x);
+		return -EBADMSG;
+	}
 
 	/* Valid I2: it replaces whatever we had with this peer (section 4.4.2). */
 	if (!a) {
@@ -851,6 +997,10 @@ static int handle_i2(struct hip_host *h, const struct hip_msg *m, const struct h
 	a->km = x.km;
 	a->keys = x.keys;
 	a->cipher = x.cipher;
+	a->nat_mode = x.nat_mode;
+	a->initiator = false;
+	memcpy(a->peer_cands, x.cands, sizeof(x.cands));
+	a->npeer_cands = x.ncands;
 	a->keyed = true;
 	a->have_update_in = false;
 	a->update_id_out = 0;
@@ -878,9 +1028,12 @@ static int handle_i2(struct hip_host *h, const struct hip_msg *m, const struct h
 
 static int handle_r2(struct hip_host *h, const struct hip_msg *m, uint64_t now, const char **reason)
 {
-	static const uint16_t known[] = {HIP_P_ESP_INFO, HIP_P_HIP_MAC_2, HIP_P_HIP_SIGNATURE};
+	static const uint16_t known[] = {HIP_P_ESP_INFO, HIP_P_LOCATOR_SET, HIP_P_HIP_MAC_2,
+	                                 HIP_P_HIP_SIGNATURE};
 	struct hip_assoc *a = hip_host_find(h, &m->sender);
+	struct hip_locator_entry cands[HIP_LOCATORS_MAX];
 	struct hip_esp_info ei;
+	size_t ncands;
 	int r;
 
 	if (!a || a->state != HIP_STATE_I2_SENT)
@@ -897,6 +1050,10 @@ static int handle_r2(struct hip_host *h, const struct hip_msg *m, uint64_t now, 
 	if (hip_esp_info_decode(hip_msg_find(m, HIP_P_ESP_INFO), &ei) < 0 ||
 	    ei.keymat_index != a->keys.esp_keymat_index || ei.old_spi != 0 || ei.new_spi == 0)
 		FAIL("R2 ESP_INFO missing or inconsistent");
+	if (peer_candidates(m, cands, &ncands) < 0)
+		FAIL("R2 LOCATOR_SET malformed or unsupported");
+	memcpy(a->peer_cands, cands, sizeof(cands));
+	a->npeer_cands = ncands;
 	a->esp.spi_out = ei.new_spi;
 	r = install_esp_keys(h, a, a->keys.esp_keymat_index);
 	if (r < 0)

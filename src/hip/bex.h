@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/hit.h"
+#include "hip/locator.h"
 
 struct identity;
 struct hip_host;
@@ -52,6 +53,7 @@ struct hip_config {
 	uint64_t failed_hold_ms;   /* E-FAILED before returning to UNASSOCIATED */
 	uint64_t closed_hold_ms;   /* CLOSING/CLOSED lifetime (UAL) */
 	uint64_t max_puzzle_tries; /* initiator's budget for solving */
+	bool offer_ice;            /* R1 offers NAT_TRAVERSAL_MODE ICE-STUN-UDP, UDP */
 };
 
 void hip_config_default(struct hip_config *cfg);
@@ -61,6 +63,26 @@ struct hip_ops {
 	/* Sends a HIP packet (without the UDP zero marker) to a locator. */
 	int (*send)(void *ctx, const struct hip_locator *to, const uint8_t *pkt, size_t len);
 	void (*event)(void *ctx, struct hip_assoc *a, enum hip_event ev);
+	/* Optional: our ICE candidates for an I2 or R2 in ICE mode. Fill address,
+	 * port, kind, priority (and lifetime, preferred); the engine sets the
+	 * locator type, protocol and SPI. Returns how many were written. */
+	size_t (*candidates)(void *ctx, struct hip_assoc *a, struct hip_locator_entry *out,
+	                     size_t cap);
+};
+
+/* ICE (RFC 5770 ICE-STUN-UDP) for an association whose exchange chose it:
+ * who controls, both sides' credentials (drawn from KEYMAT, docs/hip.md) and
+ * the peer's candidates from its I2 or R2. */
+#define HIP_ICE_UFRAG_LEN 8
+#define HIP_ICE_PWD_LEN   32
+struct hip_ice_params {
+	bool controlling; /* the Initiator */
+	char local_ufrag[HIP_ICE_UFRAG_LEN + 1];
+	char local_pwd[HIP_ICE_PWD_LEN + 1];
+	char remote_ufrag[HIP_ICE_UFRAG_LEN + 1];
+	char remote_pwd[HIP_ICE_PWD_LEN + 1];
+	struct hip_locator_entry cands[HIP_LOCATORS_MAX];
+	size_t ncands;
 };
 
 /* Keys for both ESP directions, as drawn from KEYMAT (RFC 7402 section 7). */
@@ -111,3 +133,10 @@ void *hip_assoc_user(const struct hip_assoc *a);
 /* Tells the engine an authenticated ESP packet arrived on the association:
  * completes R2-SENT (RFC 7401 section 4.4.2). Cheap; call per packet or batch. */
 void hip_assoc_esp_received(struct hip_assoc *a);
+
+/* As Initiator, before the R1 arrives: select ICE-STUN-UDP if the Responder
+ * offers it (an exchange routed through the overlay needs ICE for its data
+ * path; one over a known direct locator does not). */
+void hip_assoc_want_ice(struct hip_assoc *a);
+/* -ENOENT when the exchange did not choose ICE, -EAGAIN before the keys. */
+int hip_assoc_ice(const struct hip_assoc *a, struct hip_ice_params *ret);

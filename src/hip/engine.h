@@ -20,13 +20,15 @@ struct hi_pub;
 struct hip_msg;
 
 /* What this host offers, in preference order. */
-#define HIP_OUR_DH_GROUP   7
-#define HIP_OUR_HIT_SUITE  2
-#define HIP_RHASH          HASH_SHA384
-#define HIP_RHASH_LEN      48
-#define HIP_ESP_SUITE      ESP_SUITE_AES_GCM_ICV16
-#define HIP_ECHO_NONCE_LEN 16
-#define HIP_MAX_PUZZLE_K   28
+#define HIP_OUR_DH_GROUP       7
+#define HIP_OUR_HIT_SUITE      2
+#define HIP_RHASH              HASH_SHA384
+#define HIP_RHASH_LEN          48
+#define HIP_ESP_SUITE          ESP_SUITE_AES_GCM_ICV16
+#define HIP_ECHO_NONCE_LEN     16
+#define HIP_MAX_PUZZLE_K       28
+#define HIP_ICE_KEY_LEN        32  /* drawn from KEYMAT after the ESP keys in ICE mode */
+#define HIP_LOCATOR_LIFETIME_S 600 /* for candidates that come without one */
 
 /* One R1 generation: a DH key, the secret behind stateless puzzles, and the
  * signed template. Two generations are kept so I2s answering the previous R1
@@ -98,6 +100,16 @@ struct hip_assoc {
 	uint16_t cipher;
 	size_t esp_index; /* next unused KEYMAT byte for ESP keys */
 	struct hip_esp_keys esp;
+
+	/* NAT traversal (RFC 5770): the chosen mode, the ICE key from KEYMAT and
+	 * the peer's candidates. */
+	uint16_t nat_mode; /* 0: none chosen */
+	bool want_ice;
+	bool initiator; /* we sent the I2 that keyed this association */
+	bool have_ice_key;
+	uint8_t ice_key[HIP_ICE_KEY_LEN];
+	struct hip_locator_entry peer_cands[HIP_LOCATORS_MAX];
+	size_t npeer_cands;
 
 	/* UPDATE (rekey) and CLOSE. */
 	uint32_t update_id_out; /* last Update ID we sent */

@@ -88,3 +88,28 @@ size_t hip_cipher_key_len(uint16_t cipher)
 		return 0;
 	}
 }
+
+static void hex_encode(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int hip_ice_credentials(const uint8_t *key, size_t keylen, const struct hit *hit, char ufrag[9],
+                        char pwd[33])
+{
+	uint8_t mac[HASH_MAX_LEN];
+	int r = hmac_compute(HASH_SHA256, key, keylen, hit->b, sizeof(hit->b), mac);
+
+	if (r < 0)
+		return r;
+	hex_encode(hit->b + sizeof(hit->b) - 4, 4, ufrag);
+	hex_encode(mac, 16, pwd);
+	memzero(mac, sizeof(mac));
+	return 0;
+}

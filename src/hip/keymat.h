@@ -45,5 +45,12 @@ int hip_keys_draw(const struct hip_keymat *km, size_t enclen, size_t maclen, con
 int hip_esp_keys_draw(const struct hip_keymat *km, size_t index, size_t keylen,
                       const struct hit *mine, const struct hit *peer, uint8_t *ret_out,
                       uint8_t *ret_in);
+/* ICE credentials of the host with HIT hit, from the ICE key both ends drew
+ * from KEYMAT (docs/hip.md "NAT traversal"): ufrag = the HIT's last 32 bits
+ * in hex (8 characters), pwd = hex of HMAC-SHA-256(key, HIT) truncated to
+ * 16 bytes (32 characters, above RFC 8445's 22-character minimum). */
+int hip_ice_credentials(const uint8_t *key, size_t keylen, const struct hit *hit, char ufrag[9],
+                        char pwd[33]);
+
 /* Key length of a HIP_CIPHER ID, or 0 if unsupported. */
 size_t hip_cipher_key_len(uint16_t cipher);

@@ -48,6 +48,8 @@ static int r1_template_build(struct hip_host *h, struct r1_gen *g)
 	hip_list8_encode(&b, HIP_P_DH_GROUP_LIST, &groups);
 	hip_dh_encode(&b, &dhp);
 	hip_list16_encode(&b, HIP_P_HIP_CIPHER, &cl);
+	if (h->cfg.offer_ice)
+		hip_nat_mode_encode(&b, (const uint16_t[]){HIP_NAT_ICE_STUN, HIP_NAT_UDP}, 2);
 	hip_builder_param_copy(&b, HIP_P_HOST_ID, h->host_id_tlv + 4,
 	                       load_be16(h->host_id_tlv + 2));
 	hip_list8_encode(&b, HIP_P_HIT_SUITE_LIST, &suites);

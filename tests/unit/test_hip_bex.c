@@ -81,10 +81,37 @@ static void net_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 	}
 }
 
+/* Two candidates per node: a host one and a server-reflexive one. */
+static size_t net_candidates(void *ctx, struct hip_assoc *a, struct hip_locator_entry *out,
+                             size_t cap)
+{
+	struct node *n = ctx;
+	uint8_t idx =
+	        n->loc.addr.ss_family == AF_INET
+	                ? (uint8_t)(((struct sockaddr_in *)&n->loc.addr)->sin_addr.s_addr >> 24)
+	                : 0;
+
+	(void)a;
+	assert_true(cap >= 2);
+	memset(out, 0, 2 * sizeof(*out));
+	for (int i = 0; i < 2; i++) {
+		out[i].addr[10] = out[i].addr[11] = 0xff;
+		out[i].addr[12] = 192;
+		out[i].addr[13] = 0;
+		out[i].addr[14] = (uint8_t)(2 + i);
+		out[i].addr[15] = idx;
+		out[i].port = (uint16_t)(40000 + i);
+		out[i].kind = i == 0 ? HIP_KIND_HOST : HIP_KIND_SRFLX;
+		out[i].priority = i == 0 ? 2130706431u : 1694498815u;
+	}
+	return 2;
+}
+
 static void node_init(struct node *n, int idx, uint8_t k)
 {
 	struct hip_config cfg;
-	struct hip_ops ops = {.ctx = n, .send = net_send, .event = net_event};
+	struct hip_ops ops = {
+	        .ctx = n, .send = net_send, .event = net_event, .candidates = net_candidates};
 	struct sockaddr_in *sin = (struct sockaddr_in *)&n->loc.addr;
 
 	memset(n, 0, sizeof(*n));
@@ -95,6 +122,7 @@ static void node_init(struct node *n, int idx, uint8_t k)
 	n->loc.len = sizeof(*sin);
 	hip_config_default(&cfg);
 	cfg.puzzle_k = k;
+	cfg.offer_ice = true;
 	assert_int_equal(hip_host_new(n->id, &cfg, &ops, 0, &n->host), 0);
 }
 
@@ -194,6 +222,77 @@ static void test_base_exchange(void **state)
 	                 HIP_STATE_ESTABLISHED);
 }
 
+static void assert_candidates(const struct hip_ice_params *p, const struct node *from, uint32_t spi)
+{
+	struct hip_locator_entry want[2];
+
+	assert_int_equal(p->ncands, 2);
+	net_candidates((void *)from, NULL, want, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(p->cands[i].type, HIP_LOCATOR_TRANSPORT);
+		assert_int_equal(p->cands[i].protocol, 17);
+		assert_int_equal(p->cands[i].spi, spi);
+		assert_int_equal(p->cands[i].port, want[i].port);
+		assert_int_equal(p->cands[i].kind, want[i].kind);
+		assert_int_equal(p->cands[i].priority, want[i].priority);
+		assert_memory_equal(p->cands[i].addr, want[i].addr, 16);
+		assert_true(p->cands[i].lifetime > 0);
+	}
+}
+
+/* An exchange that wants ICE: NAT_TRAVERSAL_MODE chosen in I2, candidates in
+ * I2 and R2, credentials that match crosswise, and rekeying still agrees on
+ * where in KEYMAT the next ESP keys come from. */
+static void test_ice_mode(void **state)
+{
+	struct node *n = *state;
+	struct hip_assoc *a, *b;
+	struct hip_ice_params pa, pb;
+	struct hip_esp_keys ka, kb;
+
+	assert_int_equal(hip_host_connect(n[0].host, identity_hit(n[1].id), &n[1].loc, 0, &a), 0);
+	hip_assoc_want_ice(a);
+	deliver_all(0);
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	assert_int_equal(hip_assoc_state(a), HIP_STATE_ESTABLISHED);
+	assert_non_null(b);
+	assert_int_equal(hip_assoc_ice(a, &pa), 0);
+	assert_int_equal(hip_assoc_ice(b, &pb), 0);
+	assert_true(pa.controlling);
+	assert_false(pb.controlling);
+	assert_string_equal(pa.local_ufrag, pb.remote_ufrag);
+	assert_string_equal(pa.local_pwd, pb.remote_pwd);
+	assert_string_equal(pa.remote_ufrag, pb.local_ufrag);
+	assert_string_equal(pa.remote_pwd, pb.local_pwd);
+	assert_string_not_equal(pa.local_pwd, pa.remote_pwd);
+	assert_int_equal(strlen(pa.local_ufrag), 8);
+	assert_int_equal(strlen(pa.local_pwd), 32);
+	assert_int_equal(hip_assoc_esp_keys(a, &ka), 0);
+	assert_int_equal(hip_assoc_esp_keys(b, &kb), 0);
+	assert_candidates(&pa, &n[1], ka.spi_out);
+	assert_candidates(&pb, &n[0], kb.spi_out);
+	assert_keys_match(&n[0], &n[1]);
+	assert_int_equal(hip_host_rekey(n[0].host, a, 1), 0);
+	deliver_all(1);
+	assert_int_equal(n[0].rekeyed, 1);
+	assert_int_equal(n[1].rekeyed, 1);
+	assert_keys_match(&n[0], &n[1]);
+}
+
+/* Without wanting ICE the Initiator picks plain UDP encapsulation. */
+static void test_udp_mode(void **state)
+{
+	struct node *n = *state;
+	struct hip_ice_params p;
+
+	connect_ab(n, false);
+	assert_int_equal(n[0].established, 1);
+	assert_int_equal(hip_assoc_ice(hip_host_find(n[0].host, identity_hit(n[1].id)), &p),
+	                 -ENOENT);
+	assert_int_equal(hip_assoc_ice(hip_host_find(n[1].host, identity_hit(n[0].id)), &p),
+	                 -ENOENT);
+}
+
 static void test_opportunistic(void **state)
 {
 	struct node *n = *state;
@@ -231,26 +330,28 @@ static void test_packet_order_and_contents(void **state)
 		types[i] = pkt_type(0);
 		assert_int_equal(hip_msg_parse(p.data, p.len, &m), 0);
 		if (types[i] == HIP_R1) {
-			static const uint16_t r1[] = {
-			        HIP_P_R1_COUNTER,     HIP_P_PUZZLE,
-			        HIP_P_DH_GROUP_LIST,  HIP_P_DIFFIE_HELLMAN,
-			        HIP_P_HIP_CIPHER,     HIP_P_HOST_ID,
-			        HIP_P_HIT_SUITE_LIST, HIP_P_TRANSPORT_FORMAT_LIST,
-			        HIP_P_ESP_TRANSFORM,  HIP_P_HIP_SIGNATURE_2};
+			static const uint16_t r1[] = {HIP_P_R1_COUNTER,
+			                              HIP_P_PUZZLE,
+			                              HIP_P_DH_GROUP_LIST,
+			                              HIP_P_DIFFIE_HELLMAN,
+			                              HIP_P_HIP_CIPHER,
+			                              HIP_P_NAT_TRAVERSAL_MODE,
+			                              HIP_P_HOST_ID,
+			                              HIP_P_HIT_SUITE_LIST,
+			                              HIP_P_TRANSPORT_FORMAT_LIST,
+			                              HIP_P_ESP_TRANSFORM,
+			                              HIP_P_HIP_SIGNATURE_2};
 			assert_int_equal(m.nparams, ARRAY_SIZE(r1));
 			for (size_t k = 0; k < ARRAY_SIZE(r1); k++)
 				assert_int_equal(m.params[k].type, r1[k]);
 		} else if (types[i] == HIP_I2) {
-			static const uint16_t i2[] = {HIP_P_ESP_INFO,
-			                              HIP_P_R1_COUNTER,
-			                              HIP_P_SOLUTION,
-			                              HIP_P_DIFFIE_HELLMAN,
-			                              HIP_P_HIP_CIPHER,
-			                              HIP_P_HOST_ID,
-			                              HIP_P_TRANSPORT_FORMAT_LIST,
-			                              HIP_P_ESP_TRANSFORM,
-			                              HIP_P_HIP_MAC,
-			                              HIP_P_HIP_SIGNATURE};
+			static const uint16_t i2[] = {
+			        HIP_P_ESP_INFO,      HIP_P_R1_COUNTER,
+			        HIP_P_SOLUTION,      HIP_P_DIFFIE_HELLMAN,
+			        HIP_P_HIP_CIPHER,    HIP_P_NAT_TRAVERSAL_MODE,
+			        HIP_P_HOST_ID,       HIP_P_TRANSPORT_FORMAT_LIST,
+			        HIP_P_ESP_TRANSFORM, HIP_P_HIP_MAC,
+			        HIP_P_HIP_SIGNATURE};
 			assert_int_equal(m.nparams, ARRAY_SIZE(i2));
 			for (size_t k = 0; k < ARRAY_SIZE(i2); k++)
 				assert_int_equal(m.params[k].type, i2[k]);
@@ -719,6 +820,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_base_exchange, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_opportunistic, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_ice_mode, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_udp_mode, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_puzzle_difficulty, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_packet_order_and_contents, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
