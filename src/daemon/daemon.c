@@ -27,16 +27,19 @@
 #include "daemon/config.h"
 #include "daemon/ctl.h"
 #include "daemon/datapath.h"
+#include "daemon/locator.h"
 #include "daemon/keylog.h"
 #include "daemon/mesh.h"
 #include "daemon/peers.h"
 #include "hip/bex.h"
+#include "hip/wire.h"
 #include "net/netlink.h"
 #include "net/tun.h"
 #include "net/udp.h"
 
 static const uint8_t orchid_prefix[16] = {0x20, 0x01, 0x00, 0x20};
-#define ORCHID_PLEN 28
+#define ORCHID_PLEN      28
+#define HIT_OFF_RECEIVER 24 /* in the HIP header */
 
 enum {
 	H_SIGINT = 1U << 0,
@@ -69,16 +72,12 @@ struct daemon {
 	struct ctl *ctl;
 	struct answers answers;
 	struct datapath dp;
+	struct ratelimit rl_route;
 };
 
 static uint64_t now_ms(struct daemon *d)
 {
 	return uv_now(&d->loop);
-}
-
-static const char *loc_format(const struct hip_locator *l, char buf[UDP_ADDRSTRLEN])
-{
-	return udp_addr_format((const struct sockaddr *)&l->addr, buf);
 }
 
 /* The peer's HIT, or its locator while an opportunistic exchange has not
@@ -88,7 +87,7 @@ static const char *assoc_name(struct hip_assoc *a, char buf[UDP_ADDRSTRLEN])
 	const struct hit *h = hip_assoc_peer_hit(a);
 
 	if (hit_is_zero(h))
-		return loc_format(hip_assoc_locator(a), buf);
+		return locator_format(hip_assoc_locator(a), buf);
 	return hit_format(h, buf);
 }
 
@@ -135,8 +134,21 @@ static void hip_rearm(struct daemon *d)
 static int ops_send(void *ctx, const struct hip_locator *to, const uint8_t *pkt, size_t len)
 {
 	struct daemon *d = ctx;
+	char h[HIT_STRLEN];
+	int r;
 
-	return datapath_send_hip(&d->dp, to, pkt, len, now_ms(d));
+	if (!locator_is_overlay(to))
+		return datapath_send_hip(&d->dp, to, pkt, len, now_ms(d));
+	r = mesh_route_hip(d->mesh, pkt, len);
+	if (r < 0 && len >= HIP_HDR_LEN) {
+		struct hit dst;
+
+		memcpy(dst.b, pkt + HIT_OFF_RECEIVER, sizeof(dst.b));
+		log_ratelimited(&d->rl_route, now_ms(d), LOG_INFO,
+		                "cannot route a HIP packet to %s through the overlay: %s",
+		                hit_format(&dst, h), strerror(-r));
+	}
+	return r;
 }
 
 static void keylog_sas(struct daemon *d, const struct hip_esp_keys *k)
@@ -176,7 +188,8 @@ static void on_established(struct daemon *d, struct hip_assoc *a)
 	hip_assoc_set_user(a, p);
 	log_msg(LOG_NOTICE,
 	        "HIP association with %s at %s established (ESP SPI in 0x%08x out 0x%08x)",
-	        hit_format(&p->hit, h), loc_format(hip_assoc_locator(a), l), k.spi_in, k.spi_out);
+	        hit_format(&p->hit, h), locator_format(hip_assoc_locator(a), l), k.spi_in,
+	        k.spi_out);
 	keylog_sas(d, &k);
 	memzero(&k, sizeof(k));
 }
@@ -408,13 +421,13 @@ static int configure_tun(struct daemon *d)
 		log_errno(LOG_ERR, r, "netlink: bringing %s up failed", d->tun.name);
 		goto out;
 	}
-	r = netlink_addr_add6(nl, d->tun.ifindex, d->hit.b, 128);
+	r = netlink_addr_add(nl, d->tun.ifindex, AF_INET6, d->hit.b, 128);
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "netlink: adding address %s/128 to %s failed",
 		          hit_format(&d->hit, h), d->tun.name);
 		goto out;
 	}
-	r = netlink_route_add6(nl, d->tun.ifindex, orchid_prefix, ORCHID_PLEN);
+	r = netlink_route_add(nl, d->tun.ifindex, AF_INET6, orchid_prefix, ORCHID_PLEN, d->hit.b);
 	if (r < 0) {
 		log_msg(LOG_ERR, "netlink: adding route 2001:20::/28 dev %s failed: %s%s",
 		        d->tun.name, strerror(-r),
@@ -603,6 +616,7 @@ int daemon_new(const struct config *cfg, struct daemon **ret)
 	if (!d)
 		return -ENOMEM;
 	d->cfg = *cfg;
+	d->rl_route = (struct ratelimit)RATELIMIT_INIT(5000, 10);
 	d->tun.fd = -1;
 	d->udp.fd = -1;
 	r = uv_loop_init(&d->loop);

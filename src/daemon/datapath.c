@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* datapath.c: idlocd's packet path between the TUN device, ESP and the UDP socket. */
 #include "daemon/datapath.h"
+#include "daemon/locator.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,11 +34,6 @@ void datapath_init(struct datapath *dp, const struct datapath_io *io)
 	dp->rl_icmp = (struct ratelimit)RATELIMIT_INIT(1000, 10);
 }
 
-static const char *loc_format(const struct hip_locator *l, char buf[UDP_ADDRSTRLEN])
-{
-	return udp_addr_format((const struct sockaddr *)&l->addr, buf);
-}
-
 static const char *from_format(const struct udp_dgram *g, char buf[UDP_ADDRSTRLEN])
 {
 	return udp_addr_format((const struct sockaddr *)&g->from, buf);
@@ -61,7 +57,7 @@ int datapath_send_hip(struct datapath *dp, const struct hip_locator *to, const u
 	if (r < 0) {
 		dp->stats.udp_send_err++;
 		log_ratelimited(&dp->rl_send, now, LOG_WARNING,
-		                "sending HIP packet to %s failed: %s", loc_format(to, a),
+		                "sending HIP packet to %s failed: %s", locator_format(to, a),
 		                strerror(-r));
 	}
 	return r;
@@ -236,7 +232,7 @@ static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locat
 	if (r < 0) {
 		dp->stats.udp_send_err++;
 		log_ratelimited(&dp->rl_send, now, LOG_WARNING, "sending ESP to %s failed: %s",
-		                loc_format(loc, l), strerror(-r));
+		                locator_format(loc, l), strerror(-r));
 	}
 	return esp_sa_needs_rekey(&p->out) && request_rekey(dp, p, now);
 }
@@ -367,7 +363,7 @@ static void esp_arrived(struct datapath *dp, const struct peer *p, const struct 
 	if (!udp_addr_equal((const struct sockaddr *)&g->from, (const struct sockaddr *)&loc->addr))
 		log_ratelimited(&dp->rl_locator, now, LOG_INFO,
 		                "ESP from %s for %s arrives from %s; locator unchanged",
-		                hit_format(&p->hit, h), from_format(g, a), loc_format(loc, b));
+		                hit_format(&p->hit, h), from_format(g, a), locator_format(loc, b));
 }
 
 static void udp_esp(struct datapath *dp, const struct udp_dgram *g, uint64_t now)
@@ -405,7 +401,7 @@ static void udp_hip(struct datapath *dp, const struct udp_dgram *g, size_t off, 
 	if (r < 0) {
 		dp->stats.hip_dropped++;
 		log_ratelimited(&dp->rl_hip, now, LOG_INFO, "dropped HIP packet from %s: %s",
-		                loc_format(&from, a), reason ? reason : strerror(-r));
+		                locator_format(&from, a), reason ? reason : strerror(-r));
 	}
 }
 

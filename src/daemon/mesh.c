@@ -18,6 +18,8 @@
 #include "crypto/identity.h"
 #include "daemon/config.h"
 #include "daemon/datapath.h"
+#include "daemon/locator.h"
+#include "hip/wire.h"
 #include "net/resolver.h"
 #include "net/udp.h"
 
@@ -334,17 +336,16 @@ static void on_published(void *arg, enum ovl_record_kind kind, const char *name,
 }
 
 /* A HIP packet routed to us through the overlay (base exchange with a peer
- * we have no locator for): handed to the engine as if it came from the
- * previous hop, which is where our answers can go. */
+ * we have no locator for): it comes "from the overlay", so the engine's
+ * answers are routed back to the sender's HIT the same way. */
 static void ops_hip(void *ctx, const struct ovl_contact *prev, const uint8_t *pkt, size_t len)
 {
 	struct mesh *m = ctx;
-	struct hip_locator loc = {.len = prev->addrlen};
+	struct hip_locator loc = locator_overlay();
 	const char *why = NULL;
 	char h[HIT_STRLEN];
 	int r;
 
-	memcpy(&loc.addr, &prev->addr, prev->addrlen);
 	r = hip_host_input(m->io.hip, pkt, len, &loc, loop_ms(m), &why);
 	if (r < 0)
 		log_ratelimited(&m->rl, loop_ms(m), LOG_INFO, "dropped HIP packet routed by %s: %s",
@@ -478,6 +479,9 @@ static int cache_save(struct mesh *m)
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&c[i].addr;
 		bool v4 = c[i].addr.ss_family == AF_INET;
 
+		/* Reached through the overlay (a pipe): no address to come back to. */
+		if (c[i].addr.ss_family != AF_INET && c[i].addr.ss_family != AF_INET6)
+			continue;
 		if (!inet_ntop(v4 ? AF_INET : AF_INET6,
 		               v4 ? (const void *)&s4->sin_addr : (const void *)&s6->sin6_addr, a,
 		               sizeof(a)))
@@ -687,6 +691,21 @@ int mesh_leave(struct mesh *m)
 	if (r < 0)
 		log_errno(LOG_WARNING, r, "saving '%s' failed", m->cache_path);
 	r = ovl_node_leave(m->node, mesh_clock_ms());
+	ovl_rearm(m);
+	return r;
+}
+
+int mesh_route_hip(struct mesh *m, const uint8_t *pkt, size_t len)
+{
+	struct hit dst;
+	int r;
+
+	if (m->stopping)
+		return -ESHUTDOWN;
+	if (len < HIP_HDR_LEN)
+		return -EINVAL;
+	memcpy(dst.b, pkt + 24, sizeof(dst.b)); /* the Receiver's HIT */
+	r = ovl_node_route_hip(m->node, &dst, pkt, len, mesh_clock_ms());
 	ovl_rearm(m);
 	return r;
 }

@@ -57,5 +57,7 @@ const char *mesh_fqdn(const struct mesh *m);
 int mesh_join(struct mesh *m);
 int mesh_leave(struct mesh *m);
 /* Resolves a name: a single label gets the overlay domain appended. */
+/* Routes a HIP packet hop by hop to its Receiver HIT (the overlay locator). */
+int mesh_route_hip(struct mesh *m, const uint8_t *pkt, size_t len);
 int mesh_resolve(struct mesh *m, const char *name, ovl_lookup_cb cb, void *arg);
 void mesh_stats(const struct mesh *m, struct ovl_stats *ret);

@@ -114,49 +114,61 @@ int netlink_link_set_up(struct netlink *nl, int ifindex)
 	return link_change(nl, ifindex, 0, true);
 }
 
-int netlink_addr_add6(struct netlink *nl, int ifindex, const uint8_t addr[16], unsigned plen)
+static size_t family_len(int family)
+{
+	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+int netlink_addr_add(struct netlink *nl, int ifindex, int family, const uint8_t *addr,
+                     unsigned plen)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	size_t alen = family_len(family);
 	struct ifaddrmsg *ifa;
 
-	if (plen > 128)
+	if (!alen || plen > 8 * alen)
 		return -EINVAL;
 	h->nlmsg_type = RTM_NEWADDR;
 	/* REPLACE: a restart over a persistent device of the same name is not
 	 * an error. */
 	h->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
 	ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
-	ifa->ifa_family = AF_INET6;
+	ifa->ifa_family = (unsigned char)family;
 	ifa->ifa_prefixlen = (unsigned char)plen;
-	ifa->ifa_flags = IFA_F_NODAD;
+	ifa->ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned)ifindex;
-	mnl_attr_put(h, IFA_LOCAL, 16, addr);
-	mnl_attr_put(h, IFA_ADDRESS, 16, addr);
-	mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
+	mnl_attr_put(h, IFA_LOCAL, alen, addr);
+	mnl_attr_put(h, IFA_ADDRESS, alen, addr);
+	if (family == AF_INET6)
+		mnl_attr_put_u32(h, IFA_FLAGS, IFA_F_NODAD);
 	return transact(nl, h);
 }
 
-int netlink_route_add6(struct netlink *nl, int ifindex, const uint8_t prefix[16], unsigned plen)
+int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
+                      unsigned plen, const uint8_t *prefsrc)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+	size_t alen = family_len(family);
 	struct rtmsg *rt;
 
-	if (plen > 128)
+	if (!alen || plen > 8 * alen)
 		return -EINVAL;
 	h->nlmsg_type = RTM_NEWROUTE;
 	/* EXCL: a second idlocd in the same namespace must not steal the route. */
 	h->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
-	rt->rtm_family = AF_INET6;
+	rt->rtm_family = (unsigned char)family;
 	rt->rtm_dst_len = (unsigned char)plen;
 	rt->rtm_table = RT_TABLE_MAIN;
 	rt->rtm_protocol = RTPROT_STATIC;
 	rt->rtm_scope = RT_SCOPE_UNIVERSE;
 	rt->rtm_type = RTN_UNICAST;
-	mnl_attr_put(h, RTA_DST, 16, prefix);
+	mnl_attr_put(h, RTA_DST, alen, prefix);
 	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)ifindex);
+	if (prefsrc)
+		mnl_attr_put(h, RTA_PREFSRC, alen, prefsrc);
 	return transact(nl, h);
 }
