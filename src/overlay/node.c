@@ -37,7 +37,30 @@ enum purpose {
 	P_PUBLISH_NAME,
 	P_PUBLISH_RELAY,
 	P_HIP,
+	P_RELAYS,
 };
+
+/* A reader's relay search: one GET per branch level, outermost first, along
+ * our own path down (where a relay with our ID would publish), until enough
+ * relays are found or a level is not full (nobody published deeper). */
+struct relay_search {
+	ovl_relays_cb cb;
+	void *arg;
+	size_t want;
+	unsigned depth;
+	char branch[sizeof(OVL_RELAY_PREFIX) + RELAY_DEPTH_MAX];
+	bool deeper; /* the level just read was full */
+	size_t n;
+	uint8_t *raw[OVL_RELAYS_MAX];
+	size_t raw_len[OVL_RELAYS_MAX];
+};
+
+static void relays_free(struct relay_search *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->raw[i]);
+	free(s);
+}
 
 struct own_rec {
 	enum ovl_record_kind kind;
@@ -803,6 +826,17 @@ static struct own_rec *own_find(struct ovl_node *n, enum ovl_record_kind kind, c
 
 static int publish_one(struct ovl_node *n, struct own_rec *o, uint64_t now);
 
+/* Appends the branch character of level depth on our own path: a letter
+ * a..h from ID byte 0, a digit 1..8 from byte 1, and so on (seed 5.2). The
+ * branch buffer has room for RELAY_DEPTH_MAX more characters. */
+static void relay_branch_down(const struct ovl_node *n, char *branch, unsigned depth)
+{
+	size_t len = strlen(branch);
+
+	branch[len] = (depth % 2 == 0 ? "abcdefgh" : "12345678")[n->self.id.b[depth] & 7];
+	branch[len + 1] = '\0';
+}
+
 static void publish_outcome(struct ovl_node *n, enum ovl_record_kind kind, const char *name,
                             enum ovl_status st, uint8_t reason, uint64_t now)
 {
@@ -813,11 +847,7 @@ static void publish_outcome(struct ovl_node *n, enum ovl_record_kind kind, const
 	if (kind == OVL_RECORD_RELAY && st == OVL_REFUSED && reason == OVL_PUT_R_FULL &&
 	    o->depth < RELAY_DEPTH_MAX) {
 		/* The branch is full: one level deeper, on our own path down. */
-		size_t len = strlen(o->name);
-		const struct ovl_id *id = &n->self.id;
-
-		o->name[len] = (o->depth % 2 == 0 ? "abcdefgh" : "12345678")[id->b[o->depth] & 7];
-		o->name[len + 1] = '\0';
+		relay_branch_down(n, o->name, o->depth);
 		o->depth++;
 		(void)publish_one(n, o, now);
 		return;
@@ -834,6 +864,9 @@ static void publish_outcome(struct ovl_node *n, enum ovl_record_kind kind, const
 }
 
 /* Ends our own request with a final outcome. Consumes t. */
+static void relays_next(struct ovl_node *n, struct relay_search *s, enum ovl_status st,
+                        uint64_t now);
+
 static void origin_end(struct ovl_node *n, struct ovl_txn *t, enum ovl_status st,
                        const struct ovl_record *rec, unsigned hops, uint64_t now)
 {
@@ -866,6 +899,9 @@ static void origin_end(struct ovl_node *n, struct ovl_txn *t, enum ovl_status st
 	case P_PUBLISH_RELAY:
 		publish_outcome(n, purpose == P_PUBLISH_NAME ? OVL_RECORD_NAME : OVL_RECORD_RELAY,
 		                name, st, reason, now);
+		break;
+	case P_RELAYS:
+		relays_next(n, arg, st, now);
 		break;
 	default:
 		break;
@@ -1087,6 +1123,50 @@ static void resolve_done(struct ovl_node *n, struct ovl_txn *t, const struct ovl
 	origin_retry(n, t, OVL_NOT_FOUND, now);
 }
 
+static bool relay_seen(const struct relay_search *s, const struct ovl_record *rec,
+                       const struct ovl_ops *ops, uint64_t now)
+{
+	struct ovl_record have;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (ovl_record_verify(s->raw[i], s->raw_len[i], ops, now, &have) == 0 &&
+		    hit_cmp(&have.owner, &rec->owner) == 0)
+			return true;
+	return false;
+}
+
+/* Keeps the verified relay records of one branch level (copies: the reply
+ * buffer goes away) and notes whether the level was full. */
+static void relays_collect(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m,
+                           uint64_t now)
+{
+	struct relay_search *s = t->arg;
+	struct reader r = reader_init(m->data, m->data_len);
+	struct ovl_record rec;
+	const uint8_t *buf;
+	size_t len, level = 0;
+
+	s->deeper = false;
+	if (m->type != OVL_MSG_GET_REPLY || m->status != OVL_GET_FOUND)
+		return;
+	for (size_t i = 0; i < m->count && ovl_msg_next_record(&r, &buf, &len) == 0; i++) {
+		if (ovl_record_verify(buf, len, &n->ops, now, &rec) < 0 ||
+		    rec.kind != OVL_RECORD_RELAY || strcmp(rec.name, s->branch) != 0) {
+			n->stats.dropped_forged++;
+			continue;
+		}
+		level++;
+		if (s->n == OVL_RELAYS_MAX || relay_seen(s, &rec, &n->ops, now))
+			continue;
+		s->raw[s->n] = malloc(len);
+		if (!s->raw[s->n])
+			continue;
+		memcpy(s->raw[s->n], buf, len);
+		s->raw_len[s->n++] = len;
+	}
+	s->deeper = level >= n->cfg.relay_branch_limit && n->cfg.relay_branch_limit > 0;
+}
+
 /* A reply (or our own answer) to a request we originated. Consumes t. */
 static void origin_complete(struct ovl_node *n, struct ovl_txn *t, const struct ovl_msg *m,
                             uint64_t now)
@@ -1094,6 +1174,10 @@ static void origin_complete(struct ovl_node *n, struct ovl_txn *t, const struct 
 	switch (t->purpose) {
 	case P_RESOLVE:
 		resolve_done(n, t, m, now);
+		break;
+	case P_RELAYS:
+		relays_collect(n, t, m, now);
+		origin_end(n, t, OVL_OK, NULL, m->ttl, now);
 		break;
 	case P_JOIN:
 		join_done(n, t, m, now);
@@ -1822,11 +1906,20 @@ int ovl_node_new(const struct ovl_contact *self, uint16_t hi_algorithm, const ui
 	return 0;
 }
 
+/* Transactions still running when the node goes: a relay search belongs to
+ * its transaction until the transaction ends. */
+static void txn_free_at_exit(struct ovl_txn *t)
+{
+	if (t->purpose == P_RELAYS && t->arg)
+		relays_free(t->arg);
+	txn_free(t);
+}
+
 struct ovl_node *ovl_node_free(struct ovl_node *n)
 {
 	if (!n)
 		return NULL;
-	ovl_route_free(n->route, txn_free);
+	ovl_route_free(n->route, txn_free_at_exit);
 	ovl_store_free(n->store);
 	ovl_table_free(n->table);
 	free(n->hi);
@@ -1998,6 +2091,61 @@ int ovl_node_resolve(struct ovl_node *n, const char *fqdn, uint64_t now, ovl_loo
 	t->arg = arg;
 	n->stats.lookups++;
 	return origin_start(n, t, now);
+}
+
+static int relays_ask(struct ovl_node *n, struct relay_search *s, uint64_t now)
+{
+	struct ovl_txn *t;
+	struct ovl_id key;
+
+	ovl_key_for_relay(s->branch, &key);
+	t = origin_new(n, P_RELAYS, OVL_MSG_GET, 0, &key, NULL, 0, now);
+	if (!t || !(t->name = strdup(s->branch))) {
+		txn_free(t);
+		return -ENOMEM;
+	}
+	t->arg = s;
+	return origin_start(n, t, now); /* on failure s stays the caller's */
+}
+
+/* After one level: deeper while it was full and we want more, else deliver. */
+static void relays_next(struct ovl_node *n, struct relay_search *s, enum ovl_status st,
+                        uint64_t now)
+{
+	struct ovl_record recs[OVL_RELAYS_MAX];
+	size_t got = 0;
+
+	if (st == OVL_OK && s->deeper && s->n < s->want && s->depth < RELAY_DEPTH_MAX) {
+		relay_branch_down(n, s->branch, s->depth++);
+		if (relays_ask(n, s, now) == 0)
+			return;
+	}
+	/* The records point into s->raw, which lives until after the callback. */
+	for (size_t i = 0; i < s->n && got < s->want; i++)
+		if (ovl_record_verify(s->raw[i], s->raw_len[i], &n->ops, now, &recs[got]) == 0)
+			got++;
+	s->cb(s->arg, got ? OVL_OK : (st == OVL_OK ? OVL_NOT_FOUND : st), got ? recs : NULL, got);
+	relays_free(s);
+}
+
+int ovl_node_find_relays(struct ovl_node *n, size_t want, uint64_t now, ovl_relays_cb cb, void *arg)
+{
+	struct relay_search *s;
+	int r;
+
+	if (!n || !cb || want == 0 || want > OVL_RELAYS_MAX)
+		return -EINVAL;
+	if (n->left)
+		return -ESHUTDOWN;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	*s = (struct relay_search){.cb = cb, .arg = arg, .want = want};
+	snprintf(s->branch, sizeof(s->branch), "%s", OVL_RELAY_PREFIX);
+	r = relays_ask(n, s, now);
+	if (r < 0)
+		relays_free(s);
+	return r;
 }
 
 int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t *pkt, size_t len,

@@ -149,6 +149,18 @@ typedef void (*ovl_lookup_cb)(void *arg, enum ovl_status st, const struct ovl_re
  * from ovl_node_input or ovl_node_tick (never from this call itself). */
 int ovl_node_resolve(struct ovl_node *n, const char *fqdn, uint64_t now, ovl_lookup_cb cb,
                      void *arg);
+/* Finds up to want (1..OVL_RELAYS_MAX) relay records: reads "relay:" first,
+ * and goes one level deeper along our own branch path only while a level
+ * holds relay_branch_limit records (publishers go deeper only when a branch
+ * is full), so the outermost, least loaded relays come first. The callback
+ * runs exactly once, never from this call: OVL_OK with the verified records
+ * (one per owner), OVL_NOT_FOUND when nobody offers relaying, or the error
+ * that ended the first level. */
+#define OVL_RELAYS_MAX 16
+typedef void (*ovl_relays_cb)(void *arg, enum ovl_status st, const struct ovl_record *recs,
+                              size_t n);
+int ovl_node_find_relays(struct ovl_node *n, size_t want, uint64_t now, ovl_relays_cb cb,
+                         void *arg);
 /* Routes a HIP packet toward the node whose ID is closest to ovl_id_from_hit(dst). */
 int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t *pkt, size_t len,
                        uint64_t now);

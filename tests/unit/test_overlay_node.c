@@ -1015,6 +1015,65 @@ static void test_route_hip(void **state)
 	net_free(net);
 }
 
+struct relays {
+	int calls;
+	enum ovl_status st;
+	size_t n;
+	struct hit owners[OVL_RELAYS_MAX];
+	char branches[OVL_RELAYS_MAX][OVL_NAME_MAX + 1];
+};
+
+static void on_relays(void *arg, enum ovl_status st, const struct ovl_record *recs, size_t n)
+{
+	struct relays *r = arg;
+
+	r->calls++;
+	r->st = st;
+	r->n = n;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(recs[i].kind, OVL_RECORD_RELAY);
+		assert_int_equal(recs[i].payload_len, 6);
+		r->owners[i] = recs[i].owner;
+		snprintf(r->branches[i], sizeof(r->branches[i]), "%s", recs[i].name);
+		for (size_t j = 0; j < i; j++)
+			assert_int_not_equal(hit_cmp(&r->owners[j], &recs[i].owner), 0);
+	}
+}
+
+/* The branch at depth d on the path of the node with ID id, as publishers
+ * and readers walk it. */
+static void path_branch(const struct ovl_id *id, unsigned depth, char *out, size_t cap)
+{
+	size_t len;
+
+	snprintf(out, cap, "relay:");
+	for (unsigned d = 0; d < depth; d++) {
+		len = strlen(out);
+		out[len] = (d % 2 == 0 ? "abcdefgh" : "12345678")[id->b[d] & 7];
+		out[len + 1] = '\0';
+	}
+}
+
+/* What a reader walking its own path should find: every level's relays,
+ * going one deeper only while the level is full. */
+static size_t expected_relays(struct net *net, int reader, int npub, unsigned limit)
+{
+	char branch[OVL_NAME_MAX + 1];
+	size_t total = 0;
+
+	for (unsigned depth = 0; depth <= 6; depth++) {
+		size_t level = 0;
+
+		path_branch(&net->p[reader].c.id, depth, branch, sizeof(branch));
+		for (int i = 0; i < npub; i++)
+			level += !strcmp(net->p[i].relay_last, branch);
+		total += level;
+		if (level < limit)
+			break;
+	}
+	return total;
+}
+
 static void test_relay_branches(void **state)
 {
 	struct ovl_config cfg;
@@ -1041,6 +1100,57 @@ static void test_relay_branches(void **state)
 	}
 	assert_int_equal(at_top, 2);
 	assert_int_equal(deeper, 6);
+
+	/* Readers find the outermost relays first, then those on their path. */
+	for (int reader = 8; reader < 32; reader += 5) {
+		struct relays r = {0};
+		size_t want = expected_relays(net, reader, 8, 2);
+
+		assert_int_equal(ovl_node_find_relays(net->p[reader].node, OVL_RELAYS_MAX, net->now,
+		                                      on_relays, &r),
+		                 0);
+		assert_int_equal(r.calls, 0);
+		net_kick(net, reader);
+		net_run_for(net, 3000);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.st, OVL_OK);
+		assert_int_equal(r.n, want);
+		assert_true(r.n >= 2);
+		assert_string_equal(r.branches[0], "relay:");
+		assert_string_equal(r.branches[1], "relay:");
+	}
+	{
+		struct relays r = {0};
+
+		assert_int_equal(ovl_node_find_relays(net->p[9].node, 1, net->now, on_relays, &r),
+		                 0);
+		net_kick(net, 9);
+		net_run_for(net, 3000);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.n, 1);
+		assert_int_equal(ovl_node_find_relays(net->p[9].node, 0, net->now, on_relays, &r),
+		                 -EINVAL);
+	}
+	net_free(net);
+}
+
+static void test_no_relays(void **state)
+{
+	struct ovl_config cfg;
+	struct relays r = {0};
+	struct net *net;
+
+	(void)state;
+	default_config(&cfg);
+	net = build(16, &cfg, 14);
+	assert_int_equal(ovl_node_find_relays(net->p[3].node, 4, net->now, on_relays, &r), 0);
+	net_kick(net, 3);
+	net_run_for(net, 3000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.st, OVL_NOT_FOUND);
+	assert_int_equal(r.n, 0);
+	/* A search still running when the node goes is freed with it (ASan). */
+	assert_int_equal(ovl_node_find_relays(net->p[4].node, 4, net->now, on_relays, &r), 0);
 	net_free(net);
 }
 
@@ -1185,6 +1295,7 @@ int main(void)
 	        cmocka_unit_test(test_ttl),
 	        cmocka_unit_test(test_route_hip),
 	        cmocka_unit_test(test_relay_branches),
+	        cmocka_unit_test(test_no_relays),
 	        cmocka_unit_test(test_rejoin_from_cache),
 	};
 
