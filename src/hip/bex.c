@@ -610,6 +610,20 @@ static int peer_identity(const struct hip_msg *m, const struct hip_param *p, str
 	return 0;
 }
 
+/* In ICE mode, 32 bytes right after the first two ESP keys. The Initiator
+ * draws it as soon as it has KEYMAT (R1), so its candidates can go into the
+ * I2 with the credentials known; the Responder when the I2 keys it. */
+static int ice_key_draw(struct hip_assoc *a)
+{
+	size_t at = (size_t)a->keys.esp_keymat_index + 2 * ESP_KEYMAT_LEN;
+
+	if (at + HIP_ICE_KEY_LEN > a->km.len)
+		return -ERANGE;
+	memcpy(a->ice_key, a->km.bytes + at, HIP_ICE_KEY_LEN);
+	a->have_ice_key = true;
+	return 0;
+}
+
 static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct hip_locator *from,
                      uint64_t now, const char **reason)
 {
@@ -715,6 +729,8 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 	if (r < 0)
 		return r;
 	r = hip_keys_draw(&a->km, enclen, HIP_RHASH_LEN, &h->hit, &a->peer, &a->keys);
+	if (r == 0 && a->nat_mode == HIP_NAT_ICE_STUN)
+		r = ice_key_draw(a);
 	if (r < 0)
 		return r;
 	a->keyed = true;
@@ -913,15 +929,12 @@ static int install_esp_keys(struct hip_host *h, struct hip_assoc *a, size_t inde
 		return r;
 	a->esp.keylen = ESP_KEYMAT_LEN;
 	a->esp_index = index + 2 * ESP_KEYMAT_LEN;
-	/* ICE's key comes next, before later rekeys draw from esp_index. */
+	/* ICE's key comes next; later rekeys draw after it. */
 	if (a->nat_mode == HIP_NAT_ICE_STUN) {
-		if (a->esp_index + HIP_ICE_KEY_LEN > a->km.len)
-			return -ERANGE;
-		memcpy(a->ice_key, a->km.bytes + a->esp_index, HIP_ICE_KEY_LEN);
+		r = ice_key_draw(a);
 		a->esp_index += HIP_ICE_KEY_LEN;
-		a->have_ice_key = true;
 	}
-	return 0;
+	return r;
 }
 
 static int handle_i2(struct hip_host *h, const struct hip_msg *m, const struct hip_locator *from,

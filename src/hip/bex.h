@@ -65,7 +65,8 @@ struct hip_ops {
 	void (*event)(void *ctx, struct hip_assoc *a, enum hip_event ev);
 	/* Optional: our ICE candidates for an I2 or R2 in ICE mode. Fill address,
 	 * port, kind, priority (and lifetime, preferred); the engine sets the
-	 * locator type, protocol and SPI. Returns how many were written. */
+	 * locator type, protocol and SPI. Returns how many were written.
+	 * hip_assoc_ice() already works on a when this is called. */
 	size_t (*candidates)(void *ctx, struct hip_assoc *a, struct hip_locator_entry *out,
 	                     size_t cap);
 };

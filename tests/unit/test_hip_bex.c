@@ -91,7 +91,13 @@ static size_t net_candidates(void *ctx, struct hip_assoc *a, struct hip_locator_
 	                ? (uint8_t)(((struct sockaddr_in *)&n->loc.addr)->sin_addr.s_addr >> 24)
 	                : 0;
 
-	(void)a;
+	/* Asked while building an I2 or R2: the credentials are known by then,
+	 * so the ICE agent can be created with them. */
+	if (a) {
+		struct hip_ice_params ip;
+
+		assert_int_equal(hip_assoc_ice(a, &ip), 0);
+	}
 	assert_true(cap >= 2);
 	memset(out, 0, 2 * sizeof(*out));
 	for (int i = 0; i < 2; i++) {
