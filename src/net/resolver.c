@@ -14,6 +14,7 @@
 #define RESOLVER_TIMEOUT_MS 2000
 #define RESOLVER_TRIES      3
 #define RESOLVER_MAX_SOCKS  16
+#define RESOLVER_RELAY_MAX  4096 /* the largest UDP answer a relay takes */
 
 struct resolver_sock {
 	uv_poll_t poll;
@@ -139,13 +140,8 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 	uv_poll_start(&s->poll, events, on_poll);
 }
 
-int resolver_new(uv_loop_t *loop, struct resolver **ret)
+static int create(uv_loop_t *loop, struct ares_options *opts, int optmask, struct resolver **ret)
 {
-	struct ares_options opts = {
-	        .sock_state_cb = on_sock_state,
-	        .timeout = RESOLVER_TIMEOUT_MS,
-	        .tries = RESOLVER_TRIES,
-	};
 	struct resolver *r;
 	int e;
 
@@ -156,9 +152,9 @@ int resolver_new(uv_loop_t *loop, struct resolver **ret)
 	if (!r)
 		return -ENOMEM;
 	r->loop = loop;
-	opts.sock_state_cb_data = r;
-	e = ares_init_options(&r->chan, &opts,
-	                      ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	opts->sock_state_cb = on_sock_state;
+	opts->sock_state_cb_data = r;
+	e = ares_init_options(&r->chan, opts, optmask | ARES_OPT_SOCK_STATE_CB);
 	if (e != ARES_SUCCESS) {
 		free(r);
 		return e == ARES_ENOMEM ? -ENOMEM : -EIO;
@@ -167,6 +163,34 @@ int resolver_new(uv_loop_t *loop, struct resolver **ret)
 	r->timer.data = r;
 	*ret = r;
 	return 0;
+}
+
+int resolver_new(uv_loop_t *loop, struct resolver **ret)
+{
+	struct ares_options opts = {
+	        .timeout = RESOLVER_TIMEOUT_MS,
+	        .tries = RESOLVER_TRIES,
+	};
+
+	return create(loop, &opts, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES, ret);
+}
+
+int resolver_new_relay(uv_loop_t *loop, unsigned timeout_ms, unsigned tries, struct resolver **ret)
+{
+	/* ARES_FLAG_EDNS only changes queries c-ares writes itself, which a
+	 * relay never does; what it buys here is the receive size: without it
+	 * c-ares cuts UDP answers at 512 bytes. */
+	struct ares_options opts = {
+	        .flags = ARES_FLAG_IGNTC | ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS,
+	        .timeout = (int)timeout_ms,
+	        .tries = (int)tries,
+	        .ednspsz = RESOLVER_RELAY_MAX,
+	};
+
+	if (timeout_ms == 0 || timeout_ms > 60000 || tries == 0 || tries > 10)
+		return -EINVAL;
+	return create(loop, &opts,
+	              ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_EDNSPSZ, ret);
 }
 
 void resolver_free(struct resolver *r)
@@ -286,6 +310,62 @@ int resolver_lookup(struct resolver *r, const char *host, uint16_t port, resolve
 		return -ENOMEM;
 	*q = (struct resolver_query){.r = r, .port = port, .cb = cb, .arg = arg};
 	ares_getaddrinfo(r->chan, host, NULL, &hints, on_addrinfo, q);
+	rearm_timer(r);
+	return 0;
+}
+
+struct resolver_raw {
+	resolver_send_cb cb;
+	void *arg;
+};
+
+static int map_send_status(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS:
+		return 0;
+	case ARES_ETIMEOUT:
+		return -ETIMEDOUT;
+	case ARES_ECONNREFUSED:
+		return -ECONNREFUSED;
+	case ARES_ECANCELLED:
+	case ARES_EDESTRUCTION:
+		return -ECANCELED;
+	case ARES_ENOMEM:
+		return -ENOMEM;
+	case ARES_EBADQUERY:
+		return -EINVAL;
+	default: /* ESERVFAIL, EREFUSED, ENOTIMP from every server */
+		return -EIO;
+	}
+}
+
+static void on_send(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct resolver_raw *q = arg;
+	int e = map_send_status(status);
+
+	(void)timeouts;
+	if (e == 0 && (!abuf || alen <= 0))
+		e = -EIO;
+	q->cb(q->arg, e, e == 0 ? abuf : NULL, e == 0 ? (size_t)alen : 0);
+	free(q);
+}
+
+int resolver_send(struct resolver *r, const uint8_t *query, size_t len, resolver_send_cb cb,
+                  void *arg)
+{
+	struct resolver_raw *q;
+
+	if (r->freeing)
+		return -ECANCELED;
+	if (len < 12 || len > UINT16_MAX)
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	*q = (struct resolver_raw){.cb = cb, .arg = arg};
+	ares_send(r->chan, query, (int)len, on_send, q);
 	rearm_timer(r);
 	return 0;
 }

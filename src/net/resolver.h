@@ -26,3 +26,19 @@ int resolver_set_servers(struct resolver *r, const char *csv);
  * The callback may run from inside this call (names c-ares answers from
  * /etc/hosts), so callers must be ready for that. */
 int resolver_lookup(struct resolver *r, const char *host, uint16_t port, resolver_cb cb, void *arg);
+
+/* A resolver for relaying other hosts' queries (src/dns/forward): answers
+ * reach the callback as received, a truncated one (TC) included, instead of
+ * being retried over TCP (ARES_FLAG_IGNTC), so the client sees what the
+ * upstream said; UDP answers up to 4096 bytes are taken whole. timeout_ms is the first try's timeout, tries the attempts per
+ * server. Its servers must be set with resolver_set_servers. */
+int resolver_new_relay(uv_loop_t *loop, unsigned timeout_ms, unsigned tries, struct resolver **ret);
+/* status 0 with the answer bytes (valid during the call; their ID is c-ares'
+ * own, not the query's), or a negative error: -ETIMEDOUT, -ECONNREFUSED (no
+ * server reachable), -EIO (every server answered SERVFAIL, REFUSED or
+ * NOTIMP), -ECANCELED (resolver freed), -EINVAL, -ENOMEM. */
+typedef void (*resolver_send_cb)(void *arg, int status, const uint8_t *answer, size_t len);
+/* Sends the raw query (ares_send: c-ares gives it a fresh ID). The callback
+ * may run from inside this call on early failures. */
+int resolver_send(struct resolver *r, const uint8_t *query, size_t len, resolver_send_cb cb,
+                  void *arg);
