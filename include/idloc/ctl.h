@@ -22,6 +22,20 @@
 #define CTL_TIMEOUT_MS   30000 /* the server answers or gives up within this */
 #define CTL_MAX_CONNS    32    /* connections the server serves at once */
 
+/* ping: Echo Requests through the association with a peer. timeout_ms bounds
+ * both the setup (lookup, base exchange, ICE) before the first request and
+ * the wait for replies after the last one. A ping may take up to
+ * timeout + (count - 1) * interval + timeout, which the server and the CLI
+ * add to their own limits (ctl_proto_ping_budget_ms). */
+#define CTL_PING_COUNT_DEFAULT    4
+#define CTL_PING_COUNT_MAX        1000
+#define CTL_PING_INTERVAL_DEFAULT 1000 /* ms */
+#define CTL_PING_INTERVAL_MIN     200
+#define CTL_PING_INTERVAL_MAX     10000
+#define CTL_PING_TIMEOUT_DEFAULT  10000 /* ms */
+#define CTL_PING_TIMEOUT_MIN      100
+#define CTL_PING_TIMEOUT_MAX      60000
+
 /* The verbs, spelled as in {"cmd": ...}. */
 enum ctl_cmd {
 	CTL_CMD_STATUS,
@@ -30,6 +44,7 @@ enum ctl_cmd {
 	CTL_CMD_RESOLVE, /* argument "name": a label or an fqdn */
 	CTL_CMD_JOIN,    /* changes state: root or the daemon's user only */
 	CTL_CMD_LEAVE,   /* changes state: root or the daemon's user only */
+	CTL_CMD_PING,    /* "name", optional "count", "interval_ms", "timeout_ms" */
 	CTL_CMD_MAX,
 	CTL_CMD_INVALID = -1,
 };

@@ -28,31 +28,50 @@ struct command {
 	const char *arg; /* the one positional argument, or NULL */
 	const char *summary;
 	const char *help;
+	const char *opts;     /* its own options in the synopsis, or NULL */
+	const char *opt_help; /* and their help lines */
 };
 
 static const struct command commands[] = {
         {"status", CTL_CMD_STATUS, NULL, "this host and its overlay membership",
          "Shows this host's name, fqdn, HIT and LSI, the address of the DNS resolver,\n"
          "the overlay domain, whether the host has joined the overlay, how many\n"
-         "neighbors it has in it, and the daemon's version and uptime.\n"},
+         "neighbors it has in it, and the daemon's version and uptime.\n",
+         NULL, NULL},
         {"peers", CTL_CMD_PEERS, NULL, "the hosts this one has associations with",
          "Lists the peers: name, HIT, LSI, association state (ESTABLISHED once the\n"
          "pipe is up), the path in use (host, srflx, prflx or relay, and the remote\n"
          "ip:port), round-trip time and the bytes sent and received.\n"
-         "With --json, prints the list itself.\n"},
+         "With --json, prints the list itself.\n",
+         NULL, NULL},
         {"resolve", CTL_CMD_RESOLVE, "NAME", "look a name up in the overlay",
          "Looks NAME up in the overlay and prints the HIT it maps to and a summary of\n"
          "the name record, whose signature the daemon has verified: the owner's HIT,\n"
          "the sequence number and when it expires. A NAME without a dot is taken\n"
-         "under the overlay domain. Fails (exit 1) when nobody holds the name.\n"},
+         "under the overlay domain. Fails (exit 1) when nobody holds the name.\n",
+         NULL, NULL},
         {"id", CTL_CMD_ID, NULL, "this host's identity",
-         "Prints this host's HIT, the algorithm of its Host Identity and its fqdn.\n"},
+         "Prints this host's HIT, the algorithm of its Host Identity and its fqdn.\n", NULL, NULL},
         {"join", CTL_CMD_JOIN, NULL, "join the overlay",
          "Makes the daemon join the overlay through its bootstrap peers or its\n"
-         "routing-table cache. Allowed to root and to the daemon's own user.\n"},
+         "routing-table cache. Allowed to root and to the daemon's own user.\n",
+         NULL, NULL},
         {"leave", CTL_CMD_LEAVE, NULL, "leave the overlay",
          "Makes the daemon hand its stored records over and leave the overlay.\n"
-         "Allowed to root and to the daemon's own user.\n"},
+         "Allowed to root and to the daemon's own user.\n",
+         NULL, NULL},
+        {"ping", CTL_CMD_PING, "NAME", "measure the round trip to a peer",
+         "Looks NAME up in the overlay, sets up the association with it if needed\n"
+         "(base exchange, ICE) and sends ICMPv6 Echo Requests from this host's HIT\n"
+         "to the peer's HIT through it; the peer's kernel answers. Prints a line per\n"
+         "reply and a summary once the last reply is in or given up, like ping(8).\n"
+         "The last round trip also shows in 'idloc peers'. Fails (exit 1) when the\n"
+         "name is not found, no path comes up in time, or no reply arrives.\n",
+         "[-c N] [-i SECONDS] [-W SECONDS]",
+         "  -c N         send N requests (1 to 1000, default 4)\n"
+         "  -i SECONDS   between requests (0.2 to 10, default 1)\n"
+         "  -W SECONDS   to set the path up, and to wait for the last replies\n"
+         "               (0.1 to 60, default 10)\n"},
 };
 
 struct args {
@@ -62,6 +81,7 @@ struct args {
 	bool help;
 	const struct command *cmd;
 	const char *name;
+	unsigned count, interval_ms, timeout_ms; /* ping; 0: the daemon's default */
 };
 
 static void usage(FILE *f)
@@ -95,13 +115,15 @@ static void usage(FILE *f)
 static void command_usage(FILE *f, const struct command *c)
 {
 	fprintf(f,
-	        "Usage: idloc [-s SOCKET] [-c CONFIG] %s%s%s [--json]\n"
+	        "Usage: idloc [-s SOCKET] [-c CONFIG] %s%s%s%s%s [--json]\n"
 	        "\n"
 	        "%s"
 	        "\n"
+	        "%s"
 	        "      --json   print the daemon's answer as JSON\n"
 	        "  -h, --help   print this help\n",
-	        c->name, c->arg ? " " : "", c->arg ? c->arg : "", c->help);
+	        c->name, c->arg ? " " : "", c->arg ? c->arg : "", c->opts ? " " : "",
+	        c->opts ? c->opts : "", c->help, c->opt_help ? c->opt_help : "");
 }
 
 static int usage_error(const struct command *c, const char *fmt, ...)
@@ -188,6 +210,64 @@ static int parse_global(int argc, char **argv, struct args *a)
 	return -1;
 }
 
+/* A count for ping -c: a plain decimal integer in 1..CTL_PING_COUNT_MAX. */
+static int parse_count(const char *s, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > CTL_PING_COUNT_MAX)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Seconds, as ping(8) takes them ("0.5", "2"), as milliseconds in lo..hi. */
+static int parse_seconds(const char *s, unsigned lo, unsigned hi, unsigned *ret)
+{
+	char *end;
+	double v;
+
+	if ((*s < '0' || *s > '9') && *s != '.')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end) * 1000;
+	if (errno || *end || !(v >= lo - 0.5 && v <= hi + 0.5))
+		return -EINVAL;
+	*ret = (unsigned)(v + 0.5);
+	return 0;
+}
+
+/* ping's own options. -1 to go on, else an exit code. */
+static int ping_option(int c, const char *val, struct args *a)
+{
+	switch (c) {
+	case 'c':
+		if (parse_count(val, &a->count) < 0)
+			return usage_error(a->cmd, "invalid count '%s': expected 1 to %d", val,
+			                   CTL_PING_COUNT_MAX);
+		return -1;
+	case 'i':
+		if (parse_seconds(val, CTL_PING_INTERVAL_MIN, CTL_PING_INTERVAL_MAX,
+		                  &a->interval_ms) < 0)
+			return usage_error(
+			        a->cmd, "invalid interval '%s': expected %g to %g seconds", val,
+			        CTL_PING_INTERVAL_MIN / 1000.0, CTL_PING_INTERVAL_MAX / 1000.0);
+		return -1;
+	default:
+		if (parse_seconds(val, CTL_PING_TIMEOUT_MIN, CTL_PING_TIMEOUT_MAX, &a->timeout_ms) <
+		    0)
+			return usage_error(
+			        a->cmd, "invalid timeout '%s': expected %g to %g seconds", val,
+			        CTL_PING_TIMEOUT_MIN / 1000.0, CTL_PING_TIMEOUT_MAX / 1000.0);
+		return -1;
+	}
+}
+
 /* The command's options and argument. -1 to go on, else an exit code. */
 static int parse_command(int argc, char **argv, struct args *a)
 {
@@ -196,11 +276,12 @@ static int parse_command(int argc, char **argv, struct args *a)
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
+	const char *optstring = a->cmd->cmd == CTL_CMD_PING ? ":hc:i:W:" : ":h";
 	char name[CTL_NAME_MAX + 1];
-	int c, npos;
+	int c, npos, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			a->json = true;
@@ -208,6 +289,16 @@ static int parse_command(int argc, char **argv, struct args *a)
 		case 'h':
 			a->help = true;
 			break;
+		case 'c':
+		case 'i':
+		case 'W':
+			r = ping_option(c, optarg, a);
+			if (r >= 0)
+				return r;
+			break;
+		case ':':
+			return usage_error(a->cmd, "option '%s' needs an argument",
+			                   bad_option(argv));
 		default:
 			return usage_error(a->cmd, "unknown option '%s' for '%s'", bad_option(argv),
 			                   a->cmd->name);
@@ -262,10 +353,21 @@ static bool want_color(const struct args *a)
 	return !a->json && isatty(STDOUT_FILENO) && !(no && *no);
 }
 
+/* A ping that got no reply failed, even though the daemon answered. */
+static bool no_reply(const struct args *a, const json_t *result)
+{
+	const json_t *v = json_object_get(result, "received");
+
+	return a->cmd->cmd == CTL_CMD_PING && json_is_integer(v) && json_integer_value(v) == 0;
+}
+
 static int run(const struct args *a)
 {
 	char path[SUN_PATH_SIZE], err[CLI_ERR_MAX];
-	struct ctl_request req = {.cmd = a->cmd->cmd};
+	struct ctl_request req = {.cmd = a->cmd->cmd,
+	                          .count = a->count,
+	                          .interval_ms = a->interval_ms,
+	                          .timeout_ms = a->timeout_ms};
 	json_t *result;
 	int r;
 
@@ -275,7 +377,9 @@ static int run(const struct args *a)
 	}
 	if (a->name)
 		(void)ctl_proto_name_normalize(a->name, req.name);
-	r = client_call(path, &req, CLI_TIMEOUT_MS, &result, err, sizeof(err));
+	/* A ping runs as long as its arguments say, on top of the usual wait. */
+	r = client_call(path, &req, CLI_TIMEOUT_MS + (int)ctl_proto_ping_budget_ms(&req), &result,
+	                err, sizeof(err));
 	if (r == -EREMOTEIO) {
 		fprintf(stderr, "idloc: %s%s%s: %s\n", a->cmd->name, a->name ? " " : "",
 		        a->name ? req.name : "", err);
@@ -286,12 +390,19 @@ static int run(const struct args *a)
 		return IDLOC_EXIT_FAILED;
 	}
 	r = render_result(stdout, a->cmd->cmd, result, a->json, want_color(a));
-	json_decref(result);
 	if (r < 0) {
+		json_decref(result);
 		fprintf(stderr, "idloc: %s: malformed answer from the daemon\n", a->cmd->name);
 		return IDLOC_EXIT_FAILED;
 	}
-	return IDLOC_EXIT_OK;
+	r = IDLOC_EXIT_OK;
+	if (no_reply(a, result)) {
+		fflush(stdout);
+		fprintf(stderr, "idloc: %s %s: no reply\n", a->cmd->name, req.name);
+		r = IDLOC_EXIT_FAILED;
+	}
+	json_decref(result);
+	return r;
 }
 
 int cli_main(int argc, char **argv)

@@ -329,9 +329,94 @@ static int render_peers(const struct out *o, const json_t *r)
 	return 0;
 }
 
+/* A round trip as ping(8) prints it: three significant digits. */
+static const char *rtt_text(double ms, char buf[CELL_MAX])
+{
+	int decimals = ms < 1 ? 3 : ms < 10 ? 2 : ms < 100 ? 1 : 0;
+
+	snprintf(buf, CELL_MAX, "%.*f", decimals, ms);
+	return buf;
+}
+
+static bool sample(const json_t *v, double *ret)
+{
+	if (!json_is_number(v) || json_number_value(v) < 0)
+		return false;
+	*ret = json_number_value(v);
+	return true;
+}
+
+static void ping_header(const struct out *o, const json_t *r, const char *name, const char *hit)
+{
+	const json_t *path = json_object_get(r, "path");
+	const char *lsi = str(r, "lsi"), *type = str(path, "type"), *remote = str(path, "remote");
+	char c1[CELL_MAX], c2[CELL_MAX];
+
+	fprintf(o->f, "%sPING%s %s (%s)", o->color ? C_BOLD : "", o->color ? C_RESET : "", name,
+	        hit);
+	if (lsi)
+		fprintf(o->f, ", LSI %s", clean(lsi, c1));
+	if (type && remote)
+		fprintf(o->f, ", path %s %s", clean(type, c1), clean(remote, c2));
+	fputc('\n', o->f);
+}
+
+/* "rtt min/avg/max = ..." when the daemon measured any. */
+static void ping_rtt_summary(const struct out *o, const json_t *r)
+{
+	double min, avg, max;
+	char a[CELL_MAX], b[CELL_MAX], c[CELL_MAX];
+
+	if (!sample(json_object_get(r, "rtt_min"), &min) ||
+	    !sample(json_object_get(r, "rtt_avg"), &avg) ||
+	    !sample(json_object_get(r, "rtt_max"), &max))
+		return;
+	snprintf(a, sizeof(a), "%.3f", min);
+	snprintf(b, sizeof(b), "%.3f", avg);
+	snprintf(c, sizeof(c), "%.3f", max);
+	fprintf(o->f, "rtt min/avg/max = %s/%s/%s ms\n", a, b, c);
+}
+
+static int render_ping(const struct out *o, const json_t *r)
+{
+	const json_t *list = json_object_get(r, "rtt_ms"), *sent = json_object_get(r, "sent"),
+	             *received = json_object_get(r, "received");
+	char name[CELL_MAX], hit[CELL_MAX], t[CELL_MAX];
+	json_int_t ns, nr;
+	double ms;
+	size_t i;
+	json_t *v;
+
+	if (!str(r, "name") || !str(r, "hit") || !json_is_array(list) || !json_is_integer(sent) ||
+	    !json_is_integer(received))
+		return -EBADMSG;
+	ns = json_integer_value(sent);
+	nr = json_integer_value(received);
+	if (ns < 0 || nr < 0)
+		return -EBADMSG;
+	clean(str(r, "name"), name);
+	clean(str(r, "hit"), hit);
+	ping_header(o, r, name, hit);
+	json_array_foreach(list, i, v)
+	{
+		if (sample(v, &ms))
+			fprintf(o->f, "reply from %s (%s): seq=%zu time=%s ms\n", name, hit, i + 1,
+			        rtt_text(ms, t));
+	}
+	fprintf(o->f, "--- %s ping statistics ---\n", name);
+	fprintf(o->f, "%" JSON_INTEGER_FORMAT " sent, %" JSON_INTEGER_FORMAT " received", ns, nr);
+	if (ns > 0 && nr <= ns)
+		fprintf(o->f, ", %.0f%% loss", 100.0 * (double)(ns - nr) / (double)ns);
+	fputc('\n', o->f);
+	ping_rtt_summary(o, r);
+	return 0;
+}
+
+/* Reals with 15 significant digits: a round trip of 0.431 ms reads 0.431,
+ * not the 17 digits that name the same double exactly. */
 static int dump_json(FILE *f, const json_t *v)
 {
-	if (json_dumpf(v, f, JSON_INDENT(2) | JSON_ENCODE_ANY) < 0)
+	if (json_dumpf(v, f, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) < 0)
 		return -EIO;
 	fputc('\n', f);
 	return 0;
@@ -362,6 +447,8 @@ int render_result(FILE *f, enum ctl_cmd cmd, const json_t *result, bool json, bo
 	case CTL_CMD_JOIN:
 	case CTL_CMD_LEAVE:
 		return render_joined(&o, result);
+	case CTL_CMD_PING:
+		return render_ping(&o, result);
 	default:
 		return -EINVAL;
 	}

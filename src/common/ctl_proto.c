@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,36 @@
 static const char *const cmd_names[CTL_CMD_MAX] = {
         [CTL_CMD_STATUS] = "status",   [CTL_CMD_PEERS] = "peers", [CTL_CMD_ID] = "id",
         [CTL_CMD_RESOLVE] = "resolve", [CTL_CMD_JOIN] = "join",   [CTL_CMD_LEAVE] = "leave",
+        [CTL_CMD_PING] = "ping",
 };
+
+/* ping's optional integer arguments. */
+struct int_arg {
+	const char *key;
+	size_t offset; /* in struct ctl_request */
+	unsigned min, max, dflt;
+};
+
+static const struct int_arg ping_args[] = {
+        {"count", offsetof(struct ctl_request, count), 1, CTL_PING_COUNT_MAX,
+         CTL_PING_COUNT_DEFAULT},
+        {"interval_ms", offsetof(struct ctl_request, interval_ms), CTL_PING_INTERVAL_MIN,
+         CTL_PING_INTERVAL_MAX, CTL_PING_INTERVAL_DEFAULT},
+        {"timeout_ms", offsetof(struct ctl_request, timeout_ms), CTL_PING_TIMEOUT_MIN,
+         CTL_PING_TIMEOUT_MAX, CTL_PING_TIMEOUT_DEFAULT},
+};
+
+static unsigned *arg_field(struct ctl_request *req, const struct int_arg *a)
+{
+	return (unsigned *)((char *)req + a->offset);
+}
+
+static unsigned arg_value(const struct ctl_request *req, const struct int_arg *a)
+{
+	unsigned v = *(const unsigned *)((const char *)req + a->offset);
+
+	return v ? v : a->dflt;
+}
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
@@ -115,31 +145,89 @@ int ctl_proto_name_qualify(const char *name, const char *domain, char out[CTL_NA
 	return 0;
 }
 
+static bool takes_name(enum ctl_cmd cmd)
+{
+	return cmd == CTL_CMD_RESOLVE || cmd == CTL_CMD_PING;
+}
+
+static const struct int_arg *ping_arg(enum ctl_cmd cmd, const char *key)
+{
+	if (cmd != CTL_CMD_PING)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(ping_args); i++)
+		if (strcmp(key, ping_args[i].key) == 0)
+			return &ping_args[i];
+	return NULL;
+}
+
+static int parse_int_arg(const struct int_arg *a, json_t *v, struct ctl_request *req, char *err,
+                         size_t errlen)
+{
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	if (n < a->min || n > a->max)
+		return fail(err, errlen, -EBADMSG, "\"%s\" must be an integer from %u to %u",
+		            a->key, a->min, a->max);
+	*arg_field(req, a) = (unsigned)n;
+	return 0;
+}
+
+static int parse_name_arg(json_t *v, struct ctl_request *req, char *err, size_t errlen)
+{
+	char s[SHOW_MAX + 4];
+
+	if (!json_is_string(v))
+		return fail(err, errlen, -EBADMSG, "\"name\" is not a string");
+	if (ctl_proto_name_normalize(json_string_value(v), req->name) < 0)
+		return fail(err, errlen, -EBADMSG,
+		            "invalid name '%s': expected a label or a domain name",
+		            show(json_string_value(v), s));
+	return 0;
+}
+
 static int parse_args(json_t *root, struct ctl_request *req, char *err, size_t errlen)
 {
 	char s[SHOW_MAX + 4];
+	const struct int_arg *a;
 	const char *key;
 	json_t *v;
 	bool have_name = false;
+	int r;
 
 	json_object_foreach(root, key, v)
 	{
 		if (strcmp(key, "cmd") == 0)
 			continue;
-		if (req->cmd != CTL_CMD_RESOLVE || strcmp(key, "name") != 0)
-			return fail(err, errlen, -EBADMSG, "unknown argument '%s' for '%s'",
-			            show(key, s), cmd_names[req->cmd]);
-		if (!json_is_string(v))
-			return fail(err, errlen, -EBADMSG, "\"name\" is not a string");
-		if (ctl_proto_name_normalize(json_string_value(v), req->name) < 0)
-			return fail(err, errlen, -EBADMSG,
-			            "invalid name '%s': expected a label or a domain name",
-			            show(json_string_value(v), s));
-		have_name = true;
+		if (takes_name(req->cmd) && strcmp(key, "name") == 0) {
+			r = parse_name_arg(v, req, err, errlen);
+			have_name = true;
+		} else if ((a = ping_arg(req->cmd, key)) != NULL) {
+			r = parse_int_arg(a, v, req, err, errlen);
+		} else {
+			r = fail(err, errlen, -EBADMSG, "unknown argument '%s' for '%s'",
+			         show(key, s), cmd_names[req->cmd]);
+		}
+		if (r < 0)
+			return r;
 	}
-	if (req->cmd == CTL_CMD_RESOLVE && !have_name)
-		return fail(err, errlen, -EBADMSG, "'resolve' needs a \"name\"");
+	if (takes_name(req->cmd) && !have_name)
+		return fail(err, errlen, -EBADMSG, "'%s' needs a \"name\"", cmd_names[req->cmd]);
+	if (req->cmd == CTL_CMD_PING)
+		for (size_t i = 0; i < ARRAY_SIZE(ping_args); i++)
+			*arg_field(req, &ping_args[i]) = arg_value(req, &ping_args[i]);
 	return 0;
+}
+
+uint64_t ctl_proto_ping_budget_ms(const struct ctl_request *req)
+{
+	uint64_t count, interval, timeout;
+
+	if (req->cmd != CTL_CMD_PING)
+		return 0;
+	count = arg_value(req, &ping_args[0]);
+	interval = arg_value(req, &ping_args[1]);
+	timeout = arg_value(req, &ping_args[2]);
+	return 2 * timeout + (count - 1) * interval;
 }
 
 int ctl_proto_parse_request(const char *buf, size_t len, struct ctl_request *req, char *err,
@@ -214,16 +302,33 @@ static int dump_line(const json_t *obj, size_t max, char **ret, size_t *retlen)
 	return 0;
 }
 
+/* ping's arguments that are set, checked, into obj. */
+static int format_ping_args(const struct ctl_request *req, json_t *obj)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ping_args); i++) {
+		const struct int_arg *a = &ping_args[i];
+		unsigned v = *(const unsigned *)((const char *)req + a->offset);
+
+		if (v == 0)
+			continue;
+		if (v < a->min || v > a->max)
+			return -EINVAL;
+		if (json_object_set_new(obj, a->key, json_integer(v)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int ctl_proto_format_request(const struct ctl_request *req, char **ret, size_t *retlen)
 {
 	char name[CTL_NAME_MAX + 1];
 	const char *cmd = ctl_proto_cmd_name(req->cmd);
 	json_t *obj;
-	int r;
+	int r = 0;
 
 	if (!cmd)
 		return -EINVAL;
-	if (req->cmd == CTL_CMD_RESOLVE) {
+	if (takes_name(req->cmd)) {
 		if (ctl_proto_name_normalize(req->name, name) < 0)
 			return -EINVAL;
 		obj = json_pack("{s:s, s:s}", "cmd", cmd, "name", name);
@@ -232,7 +337,10 @@ int ctl_proto_format_request(const struct ctl_request *req, char **ret, size_t *
 	}
 	if (!obj)
 		return -ENOMEM;
-	r = dump_line(obj, CTL_REQUEST_MAX, ret, retlen);
+	if (req->cmd == CTL_CMD_PING)
+		r = format_ping_args(req, obj);
+	if (r == 0)
+		r = dump_line(obj, CTL_REQUEST_MAX, ret, retlen);
 	json_decref(obj);
 	return r;
 }

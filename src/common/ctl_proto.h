@@ -9,13 +9,17 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "idloc/ctl.h"
 
 struct ctl_request {
 	enum ctl_cmd cmd;
-	char name[CTL_NAME_MAX + 1]; /* resolve: lowercased, no trailing dot; else "" */
+	char name[CTL_NAME_MAX + 1]; /* resolve, ping: lowercased, no trailing dot; else "" */
+	/* ping only, else 0. Parsing fills in the defaults (CTL_PING_*); when
+	 * formatting, 0 leaves the member out so the daemon's default applies. */
+	unsigned count, interval_ms, timeout_ms;
 };
 
 /* Finds the end of the first line in buf. Returns its length without the
@@ -39,6 +43,11 @@ int ctl_proto_name_normalize(const char *s, char out[CTL_NAME_MAX + 1]);
  * appended, a dotted name is kept. 0, or -EINVAL when too long. */
 int ctl_proto_name_qualify(const char *name, const char *domain, char out[CTL_NAME_MAX + 1]);
 
+/* The longest a ping request may take the daemon (include/idloc/ctl.h):
+ * timeout + (count - 1) * interval + timeout, with 0 members taken as
+ * their defaults; 0 for other commands. */
+uint64_t ctl_proto_ping_budget_ms(const struct ctl_request *req);
+
 /* Parses one request line (without its "\n"): exactly one JSON object with a
  * known "cmd" and exactly that command's arguments, correctly typed.
  * 0, or -EMSGSIZE / -EBADMSG with a one-line reason in err (which the server
@@ -46,7 +55,7 @@ int ctl_proto_name_qualify(const char *name, const char *domain, char out[CTL_NA
 int ctl_proto_parse_request(const char *buf, size_t len, struct ctl_request *req, char *err,
                             size_t errlen);
 /* The request as a line with its "\n", in a malloc'd NUL-terminated buffer.
- * 0, -EINVAL for a bad command or name, -ENOMEM. */
+ * 0, -EINVAL for a bad command, name or ping argument, -ENOMEM. */
 int ctl_proto_format_request(const struct ctl_request *req, char **ret, size_t *retlen);
 
 /* {"ok":true} followed by the members of result (an object, or NULL for none;

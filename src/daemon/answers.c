@@ -4,15 +4,22 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "idloc/ctl.h"
 #include "common/hit.h"
 #include "common/log.h"
 #include "crypto/identity.h"
 #include "daemon/config.h"
+#include "daemon/idmap.h"
+#include "daemon/locator.h"
 #include "daemon/mesh.h"
 #include "daemon/peers.h"
+#include "daemon/pinger.h"
+#include "daemon/pipes.h"
 #include "hip/bex.h"
 #include "net/udp.h"
 #include "overlay/node.h"
@@ -51,8 +58,7 @@ static int answer_status(void *ctx, json_t *result)
 	r |= set(result, "name", json_string(a->cfg->name));
 	r |= set(result, "fqdn", json_string(mesh_fqdn(a->mesh)));
 	r |= set(result, "hit", hit_json(identity_hit(a->id)));
-	/* LSIs arrive with the data-path milestone. */
-	r |= set(result, "lsi", json_null());
+	r |= set(result, "lsi", ipv4_json(idmap_self(a->idmap)->lsi));
 	r |= set(result, "resolver", ipv4_json(a->cfg->dns_address));
 	r |= set(result, "version", json_string(IDLOC_VERSION));
 	r |= set(result, "uptime_s", json_integer((json_int_t)(wall_s() - a->started_s)));
@@ -65,34 +71,92 @@ static int answer_status(void *ctx, json_t *result)
 	return r ? -ENOMEM : 0;
 }
 
-static json_t *peer_json(const struct peer *p)
+static const char *pipe_state_name(enum pipe_state s)
 {
-	const struct hip_locator *loc = p->assoc ? hip_assoc_locator(p->assoc) : NULL;
-	json_t *o = json_object(), *path = json_object();
+	switch (s) {
+	case PIPE_CONNECTING:
+		return "CONNECTING";
+	case PIPE_CHECKING:
+		return "CHECKING";
+	case PIPE_UP:
+		return "ESTABLISHED";
+	case PIPE_FAILED:
+		return "FAILED";
+	}
+	return "?";
+}
+
+static json_t *sockaddr_json(const struct sockaddr_storage *ss)
+{
 	char l[UDP_ADDRSTRLEN];
+
+	return json_string(udp_addr_format((const struct sockaddr *)ss, l));
+}
+
+/* The path a peer's ESP takes: the association's own address (overlay
+ * links), or its pipe; {type, remote}, nulls while unknown. */
+static json_t *path_json(const struct hip_locator *loc, const struct pipe_info *pi)
+{
+	json_t *path = json_object();
 	int r = 0;
 
-	if (!o || !path) {
-		json_decref(o);
+	if (!path)
+		return NULL;
+	if (loc && !locator_is_overlay(loc)) {
+		r |= set(path, "type", json_string("host"));
+		r |= set(path, "remote", sockaddr_json(&loc->addr));
+	} else if (pi && pi->path_type) {
+		r |= set(path, "type", json_string(pi->path_type));
+		r |= set(path, "remote", sockaddr_json(&pi->remote));
+	} else {
+		r |= set(path, "type", json_null());
+		r |= set(path, "remote", json_null());
+	}
+	if (r) {
 		json_decref(path);
 		return NULL;
 	}
-	r |= set(o, "name", json_null());
-	r |= set(o, "hit", hit_json(&p->hit));
-	r |= set(o, "lsi", json_null());
-	r |= set(
-	        o, "state",
-	        json_string(p->assoc ? hip_state_name(hip_assoc_state(p->assoc)) : "UNASSOCIATED"));
-	/* Direct UDP between host addresses until ICE arrives. */
-	r |= set(path, "type", json_string("host"));
-	r |= set(path, "remote",
-	         loc ? json_string(udp_addr_format((const struct sockaddr *)&loc->addr, l))
-	             : json_null());
-	r |= set(o, "path", path);
-	r |= set(o, "rtt_ms", json_null());
-	r |= set(o, "tx_bytes", json_integer((json_int_t)p->out.bytes));
+	return path;
+}
+
+static json_t *peer_path_json(const struct answers *a, const struct hit *hit)
+{
+	struct hip_assoc *as = hip_host_find(a->hip, hit);
+	struct pipe_info pi;
+	bool piped = a->pipes && pipes_info(a->pipes, hit, &pi) == 0;
+
+	return path_json(as ? hip_assoc_locator(as) : NULL, piped ? &pi : NULL);
+}
+
+/* One peer: its identifiers, the association's state and its path. */
+static json_t *peer_json(const struct answers *a, const struct hit *hit)
+{
+	const struct idmap_entry *e = idmap_by_hit(a->idmap, hit);
+	struct hip_assoc *as = hip_host_find(a->hip, hit);
+	struct peer *p = as ? hip_assoc_user(as) : NULL;
+	const struct hip_locator *loc = as ? hip_assoc_locator(as) : NULL;
+	json_t *o = json_object();
+	struct pipe_info pi;
+	bool piped = a->pipes && pipes_info(a->pipes, hit, &pi) == 0;
+	const char *state = as ? hip_state_name(hip_assoc_state(as)) : "UNASSOCIATED";
+	int r = 0;
+
+	if (!o)
+		return NULL;
+	if (piped && (!loc || locator_is_overlay(loc)))
+		state = pipe_state_name(pi.state);
+	r |= set(o, "name", e && e->name[0] ? json_string(e->name) : json_null());
+	r |= set(o, "hit", hit_json(hit));
+	r |= set(o, "lsi", e ? ipv4_json(e->lsi) : json_null());
+	r |= set(o, "state", json_string(state));
+	r |= set(o, "path", path_json(loc, piped ? &pi : NULL));
+	r |= set(o, "rtt_ms", p && p->rtt_ms >= 0 ? json_real(p->rtt_ms) : json_null());
+	r |= set(o, "tx_bytes", json_integer(p ? (json_int_t)p->out.bytes : 0));
 	r |= set(o, "rx_bytes",
-	         json_integer((json_int_t)(p->in.bytes + (p->has_prev ? p->in_prev.bytes : 0))));
+	         json_integer(p ? (json_int_t)(p->in.bytes + (p->has_prev ? p->in_prev.bytes : 0))
+	                        : 0));
+	r |= set(o, "drops", json_integer(piped ? (json_int_t)pi.drops : 0));
+	r |= set(o, "queued", json_integer(piped ? (json_int_t)pi.queued : 0));
 	if (r) {
 		json_decref(o);
 		return NULL;
@@ -100,21 +164,46 @@ static json_t *peer_json(const struct peer *p)
 	return o;
 }
 
+static bool listed(const struct hit *list, size_t n, const struct hit *h)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hit_cmp(&list[i], h) == 0)
+			return true;
+	return false;
+}
+
 static int answer_peers(void *ctx, json_t *result)
 {
 	struct answers *a = ctx;
+	size_t np = peers_count(a->peers), cap = np + PIPES_MAX, n = 0;
+	struct hit *hits = calloc(cap, sizeof(*hits));
 	json_t *list = json_array();
+	int r = -ENOMEM;
 
-	if (!list)
-		return -ENOMEM;
-	for (size_t i = 0; i < peers_count(a->peers); i++) {
-		json_t *o = peer_json(peers_get(a->peers, i));
-		if (!o || json_array_append_new(list, o) < 0) {
-			json_decref(list);
-			return -ENOMEM;
-		}
+	if (!hits || !list)
+		goto out;
+	/* Keyed peers, then pipes still being set up (or failed). */
+	for (size_t i = 0; i < np; i++)
+		hits[n++] = peers_get(a->peers, i)->hit;
+	if (a->pipes) {
+		struct hit *more = hits + n;
+		size_t m = pipes_list(a->pipes, more, cap - n);
+
+		for (size_t i = 0; i < m; i++)
+			if (!listed(hits, n, &more[i]))
+				hits[n++] = more[i];
 	}
-	return set(result, "peers", list);
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = peer_json(a, &hits[i]);
+		if (!o || json_array_append_new(list, o) < 0)
+			goto out;
+	}
+	r = set(result, "peers", list);
+	list = NULL;
+out:
+	json_decref(list);
+	free(hits);
+	return r;
 }
 
 static int answer_id(void *ctx, json_t *result)
@@ -223,6 +312,128 @@ static int answer_leave(void *ctx, struct ctl_reply *reply)
 	return 0;
 }
 
+/* A ping owed to a client. */
+struct ping_job {
+	struct answers *a;
+	struct ctl_reply *reply;
+};
+
+static bool ping_cancelled(void *arg)
+{
+	const struct ping_job *j = arg;
+
+	return ctl_reply_cancelled(j->reply);
+}
+
+/* Milliseconds (>= 0) to the microsecond: what a person or a script can use. */
+static json_t *ms_json(double ms)
+{
+	return json_real((double)(uint64_t)(ms * 1000 + 0.5) / 1000);
+}
+
+/* rtt_ms (one entry per sequence number, null for none) and its summary. */
+static int rtt_json(json_t *res, const struct pinger_result *pr)
+{
+	json_t *list = json_array();
+	double min = 0, max = 0, sum = 0;
+	unsigned n = 0;
+	int r = 0;
+
+	if (!list)
+		return -ENOMEM;
+	for (unsigned i = 0; i < pr->count; i++) {
+		double v = pr->rtt_ms[i];
+		if (v >= 0) {
+			min = n == 0 || v < min ? v : min;
+			max = n == 0 || v > max ? v : max;
+			sum += v;
+			n++;
+		}
+		if (json_array_append_new(list, v >= 0 ? ms_json(v) : json_null()) < 0)
+			r = -ENOMEM;
+	}
+	r |= set(res, "rtt_ms", list);
+	r |= set(res, "rtt_min", n ? ms_json(min) : json_null());
+	r |= set(res, "rtt_avg", n ? ms_json(sum / n) : json_null());
+	r |= set(res, "rtt_max", n ? ms_json(max) : json_null());
+	return r ? -ENOMEM : 0;
+}
+
+static json_t *ping_json(const struct answers *a, const struct pinger_result *pr)
+{
+	const struct idmap_entry *e = idmap_by_hit(a->idmap, pr->hit);
+	json_t *res = json_object();
+	int r = 0;
+
+	if (!res)
+		return NULL;
+	r |= set(res, "name", json_string(pr->name));
+	r |= set(res, "hit", hit_json(pr->hit));
+	r |= set(res, "lsi", e ? ipv4_json(e->lsi) : json_null());
+	r |= set(res, "path", peer_path_json(a, pr->hit));
+	r |= set(res, "sent", json_integer(pr->sent));
+	r |= set(res, "received", json_integer(pr->received));
+	r |= rtt_json(res, pr);
+	if (r) {
+		json_decref(res);
+		return NULL;
+	}
+	return res;
+}
+
+static void on_ping_done(void *arg, int err, const struct pinger_result *pr)
+{
+	struct ping_job *j = arg;
+	struct ctl_reply *reply = j->reply;
+	struct answers *a = j->a;
+	char msg[CTL_ERROR_MAX];
+	json_t *res;
+
+	free(j);
+	if (err == -EHOSTUNREACH || err == -ELOOP) {
+		snprintf(msg, sizeof(msg), err == -ELOOP ? "%s is this host" : "no path to %s",
+		         pr->name);
+		ctl_reply_error(reply, msg);
+		return;
+	}
+	if (err < 0 || !pr->hit) {
+		ctl_reply_errno(reply, err < 0 ? err : -EIO);
+		return;
+	}
+	res = ping_json(a, pr);
+	if (!res) {
+		ctl_reply_errno(reply, -ENOMEM);
+		return;
+	}
+	ctl_reply_send(reply, res);
+}
+
+static int answer_ping(void *ctx, const struct ctl_ping *ping, struct ctl_reply *reply)
+{
+	struct answers *a = ctx;
+	struct ping_job *j;
+	int r;
+
+	if (!a->pinger)
+		return -ENOTSUP;
+	j = malloc(sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	*j = (struct ping_job){.a = a, .reply = reply};
+	r = pinger_start(a->pinger, &(const struct pinger_request){
+	                                    .fqdn = ping->fqdn,
+	                                    .count = ping->count,
+	                                    .interval_ms = ping->interval_ms,
+	                                    .timeout_ms = ping->timeout_ms,
+	                                    .done = on_ping_done,
+	                                    .cancelled = ping_cancelled,
+	                                    .arg = j,
+	                            });
+	if (r < 0)
+		free(j);
+	return r;
+}
+
 void answers_handlers(struct answers *a, struct ctl_handlers *ret)
 {
 	*ret = (struct ctl_handlers){
@@ -233,5 +444,6 @@ void answers_handlers(struct answers *a, struct ctl_handlers *ret)
 	        .resolve = answer_resolve,
 	        .join = answer_join,
 	        .leave = answer_leave,
+	        .ping = answer_ping,
 	};
 }

@@ -513,6 +513,16 @@ static int parse_max_retransmits(struct config *cfg, const char *v, char *why, s
 	return 0;
 }
 
+static int parse_idle_timeout(struct config *cfg, const char *v, char *why, size_t n)
+{
+	uint32_t s;
+
+	if (parse_range(v, 0, 86400, &s) < 0)
+		return invalid(why, n, v, "is not an idle timeout (0-86400 s, 0: never)");
+	cfg->idle_timeout_ms = (uint64_t)s * 1000;
+	return 0;
+}
+
 /* ---- [debug] ---- */
 
 static int parse_key_log(struct config *cfg, const char *v, char *why, size_t n)
@@ -543,6 +553,7 @@ static const struct key keys[] = {
         {"hip", "puzzle-difficulty", parse_puzzle, NULL},
         {"hip", "retransmit-ms", parse_retransmit_ms, NULL},
         {"hip", "max-retransmits", parse_max_retransmits, NULL},
+        {"hip", "idle-timeout", parse_idle_timeout, NULL},
         {"debug", "key-log", parse_key_log, NULL},
 };
 
@@ -584,6 +595,7 @@ void config_init(struct config *cfg)
 	        .puzzle_difficulty = 0,
 	        .retransmit_ms = 1000,
 	        .max_retransmits = 5,
+	        .idle_timeout_ms = 600 * 1000,
 	};
 }
 

@@ -98,6 +98,7 @@ struct config {
 	unsigned puzzle_difficulty;
 	uint64_t retransmit_ms;
 	unsigned max_retransmits;
+	uint64_t idle_timeout_ms; /* a pipe without traffic this long is closed; 0: never */
 	/* [debug] */
 	char key_log[CONFIG_PATH_MAX + 1]; /* "" = off */
 

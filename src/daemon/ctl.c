@@ -257,6 +257,44 @@ static void dispatch_sync(struct ctl_conn *conn, int (*fn)(void *, json_t *))
 	json_decref(result);
 }
 
+static bool has_async_handler(const struct ctl_handlers *h, enum ctl_cmd cmd)
+{
+	switch (cmd) {
+	case CTL_CMD_RESOLVE:
+		return h->resolve != NULL;
+	case CTL_CMD_JOIN:
+		return h->join != NULL;
+	case CTL_CMD_LEAVE:
+		return h->leave != NULL;
+	case CTL_CMD_PING:
+		return h->ping != NULL;
+	default:
+		return false;
+	}
+}
+
+static int call_async(const struct ctl_handlers *h, const struct ctl_request *req, const char *fqdn,
+                      struct ctl_reply *reply)
+{
+	switch (req->cmd) {
+	case CTL_CMD_RESOLVE:
+		return h->resolve(h->ctx, fqdn, reply);
+	case CTL_CMD_JOIN:
+		return h->join(h->ctx, reply);
+	case CTL_CMD_LEAVE:
+		return h->leave(h->ctx, reply);
+	case CTL_CMD_PING:
+		return h->ping(h->ctx,
+		               &(const struct ctl_ping){.fqdn = fqdn,
+		                                        .count = req->count,
+		                                        .interval_ms = req->interval_ms,
+		                                        .timeout_ms = req->timeout_ms},
+		               reply);
+	default:
+		return -ENOTSUP;
+	}
+}
+
 static void dispatch_async(struct ctl_conn *conn, const struct ctl_request *req)
 {
 	const struct ctl_handlers *h = &conn->ctl->h;
@@ -264,14 +302,21 @@ static void dispatch_async(struct ctl_conn *conn, const struct ctl_request *req)
 	struct ctl_reply *reply;
 	int r;
 
-	if ((req->cmd == CTL_CMD_RESOLVE && !h->resolve) ||
-	    (req->cmd == CTL_CMD_JOIN && !h->join) || (req->cmd == CTL_CMD_LEAVE && !h->leave)) {
+	if (!has_async_handler(h, req->cmd)) {
 		conn_fail(conn, ctl_proto_strerror(-ENOTSUP));
 		return;
 	}
-	if (req->cmd == CTL_CMD_RESOLVE &&
+	if ((req->cmd == CTL_CMD_RESOLVE || req->cmd == CTL_CMD_PING) &&
 	    ctl_proto_name_qualify(req->name, conn->ctl->domain, fqdn) < 0) {
 		conn_fail(conn, "name too long with the overlay domain");
+		return;
+	}
+	/* A ping takes as long as its arguments say; its connection waits that
+	 * much longer. */
+	if (req->cmd == CTL_CMD_PING &&
+	    uv_timer_start(&conn->timer, on_timeout,
+	                   conn->ctl->timeout_ms + ctl_proto_ping_budget_ms(req), 0) < 0) {
+		conn_fail(conn, ctl_proto_strerror(-EIO));
 		return;
 	}
 	reply = calloc(1, sizeof(*reply));
@@ -282,12 +327,7 @@ static void dispatch_async(struct ctl_conn *conn, const struct ctl_request *req)
 	reply->conn = conn;
 	conn->reply = reply;
 	conn->state = CONN_WAITING;
-	if (req->cmd == CTL_CMD_RESOLVE)
-		r = h->resolve(h->ctx, fqdn, reply);
-	else if (req->cmd == CTL_CMD_JOIN)
-		r = h->join(h->ctx, reply);
-	else
-		r = h->leave(h->ctx, reply);
+	r = call_async(h, req, fqdn, reply);
 	if (r >= 0)
 		return;
 	/* Refused without touching the reply: it is still ours. */

@@ -31,13 +31,20 @@ struct ctl_reply;
  * command's fields and return 0; or return a negative errno and the client
  * gets ctl_proto_strerror(err) (-ENOTCONN: "not joined to the overlay", ...).
  *
- * Asynchronous (resolve, join, leave): return 0 after taking the reply (see
- * above), or a negative errno without touching it; the client then gets
- * ctl_proto_strerror(err). resolve gets the name as an fqdn: validated,
- * lowercased and, for a single label, with ctl_options.domain appended.
- * join and leave reach the handler only from root or ctl_options.admin_uid.
+ * Asynchronous (resolve, join, leave, ping): return 0 after taking the reply
+ * (see above), or a negative errno without touching it; the client then gets
+ * ctl_proto_strerror(err). resolve and ping get the name as an fqdn:
+ * validated, lowercased and, for a single label, with ctl_options.domain
+ * appended. join and leave reach the handler only from root or
+ * ctl_options.admin_uid. A ping connection is given timeout_ms plus
+ * ctl_proto_ping_budget_ms before it is answered "timed out".
  *
  * The fields of each result are in docs/control.md. */
+struct ctl_ping {
+	const char *fqdn;
+	unsigned count, interval_ms, timeout_ms; /* checked against CTL_PING_* */
+};
+
 struct ctl_handlers {
 	void *ctx;
 	int (*status)(void *ctx, json_t *result);
@@ -46,14 +53,16 @@ struct ctl_handlers {
 	int (*resolve)(void *ctx, const char *fqdn, struct ctl_reply *reply);
 	int (*join)(void *ctx, struct ctl_reply *reply);
 	int (*leave)(void *ctx, struct ctl_reply *reply);
+	int (*ping)(void *ctx, const struct ctl_ping *ping, struct ctl_reply *reply);
 };
 
 struct ctl_options {
 	const char *path;    /* the socket; its parent is created (0755) if missing */
-	const char *domain;  /* the overlay domain that qualifies resolve's labels; may be NULL */
+	const char *domain;  /* qualifies the labels of resolve and ping; may be NULL */
 	uid_t admin_uid;     /* besides root, who may join and leave: usually geteuid() */
 	unsigned max_conns;  /* connections served at once; more are told "busy" */
-	uint64_t timeout_ms; /* a connection is answered "timed out" and closed after this */
+	uint64_t timeout_ms; /* a connection is answered "timed out" and closed after this
+	                      * (a ping's: after this plus its budget) */
 };
 
 /* path, the daemon's own uid, CTL_MAX_CONNS, CTL_TIMEOUT_MS, no domain. */

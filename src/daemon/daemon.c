@@ -10,6 +10,7 @@
  * hip_host_next_timer(). */
 #include "daemon/daemon.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -27,12 +28,16 @@
 #include "daemon/config.h"
 #include "daemon/ctl.h"
 #include "daemon/datapath.h"
-#include "daemon/locator.h"
+#include "daemon/dnsserver.h"
+#include "daemon/idmap.h"
 #include "daemon/keylog.h"
+#include "daemon/locator.h"
 #include "daemon/mesh.h"
 #include "daemon/peers.h"
+#include "daemon/pipes.h"
 #include "hip/bex.h"
 #include "hip/wire.h"
+#include "net/gloop.h"
 #include "net/netlink.h"
 #include "net/tun.h"
 #include "net/udp.h"
@@ -68,11 +73,16 @@ struct daemon {
 	struct udp_batch batch;
 	struct hip_host *hip;
 	struct peers *peers;
+	struct idmap *idmap;
+	struct gloop *gloop;
+	struct pipes *pipes;
 	struct mesh *mesh;
+	struct dnsserver *dns;
 	struct ctl *ctl;
 	struct answers answers;
 	struct datapath dp;
 	struct ratelimit rl_route;
+	uint8_t hip_buf[4 + HIP_MAX_PACKET]; /* zero marker + HIP, on a pipe */
 };
 
 static uint64_t now_ms(struct daemon *d)
@@ -139,8 +149,19 @@ static int ops_send(void *ctx, const struct hip_locator *to, const uint8_t *pkt,
 
 	if (!locator_is_overlay(to))
 		return datapath_send_hip(&d->dp, to, pkt, len, now_ms(d));
+	if (len < HIP_HDR_LEN || len > HIP_MAX_PACKET)
+		return -EINVAL;
+	/* The association's pipe once ICE has one, else hop by hop. */
+	if (d->pipes && pipes_up(d->pipes, (const struct hit *)(pkt + HIT_OFF_RECEIVER))) {
+		memset(d->hip_buf, 0, 4);
+		memcpy(d->hip_buf + 4, pkt, len);
+		r = pipes_send(d->pipes, (const struct hit *)(pkt + HIT_OFF_RECEIVER), d->hip_buf,
+		               len + 4);
+		if (r == 0)
+			return 0;
+	}
 	r = mesh_route_hip(d->mesh, pkt, len);
-	if (r < 0 && len >= HIP_HDR_LEN) {
+	if (r < 0) {
 		struct hit dst;
 
 		memcpy(dst.b, pkt + HIT_OFF_RECEIVER, sizeof(dst.b));
@@ -253,7 +274,17 @@ static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 		drop_peer(d, a);
 		break;
 	}
+	if (d->pipes)
+		pipes_hip_event(d->pipes, a, ev, now_ms(d));
 	mesh_hip_event(d->mesh, a, ev);
+}
+
+static size_t ops_candidates(void *ctx, struct hip_assoc *a, struct hip_locator_entry *out,
+                             size_t cap)
+{
+	struct daemon *d = ctx;
+
+	return d->pipes ? pipes_candidates(d->pipes, a, out, cap) : 0;
 }
 
 static void check_stopped(struct daemon *d);
@@ -296,6 +327,8 @@ static void on_close(uv_handle_t *h)
 	(void)h;
 }
 
+static void stop_pipes(struct daemon *d);
+
 static void close_handles(struct daemon *d)
 {
 	struct {
@@ -315,6 +348,9 @@ static void close_handles(struct daemon *d)
 			uv_close(hs[i].h, on_close);
 	}
 	d->handles = 0;
+	stop_pipes(d);
+	dnsserver_stop(d->dns);
+	d->dp.io.dns = NULL;
 }
 
 static void count_closing(struct hip_assoc *a, void *ctx)
@@ -400,6 +436,52 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- startup ladder ---- */
 
+/* Adds a route to prefix/plen through the TUN with the own LSI as source. */
+static int route4(struct daemon *d, struct netlink *nl, uint32_t prefix, unsigned plen,
+                  const uint8_t lsi[4])
+{
+	uint8_t p[4];
+	char a[INET_ADDRSTRLEN];
+	int r;
+
+	store_be32(p, prefix);
+	r = netlink_route_add(nl, d->tun.ifindex, AF_INET, p, plen, lsi);
+	if (r < 0)
+		log_msg(LOG_ERR, "netlink: adding route %s/%u dev %s failed: %s%s",
+		        inet_ntop(AF_INET, p, a, sizeof(a)), plen, d->tun.name, strerror(-r),
+		        r == -EEXIST ? " (another idlocd in this network namespace?)" : "");
+	return r;
+}
+
+/* The own LSI on the TUN, and the LSI prefix through it with the own LSI as
+ * source. The resolver address is routed to the TUN, not assigned to it: a
+ * local address would take queries to the loopback, where nothing listens,
+ * while a routed one brings them into the TUN, where the DNS server answers
+ * them (docs/datapath.md "Addresses and routes"). */
+static int configure_tun4(struct daemon *d, struct netlink *nl)
+{
+	uint32_t mask = d->cfg.lsi_prefix_len ? ~UINT32_C(0) << (32 - d->cfg.lsi_prefix_len) : 0;
+	uint8_t lsi[4];
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	struct in_addr res = {.s_addr = htonl(d->cfg.dns_address)};
+	int r;
+
+	store_be32(lsi, idmap_self(d->idmap)->lsi);
+	inet_ntop(AF_INET, lsi, a, sizeof(a));
+	r = netlink_addr_add(nl, d->tun.ifindex, AF_INET, lsi, 32);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "netlink: adding address %s/32 to %s failed", a,
+		                 d->tun.name);
+	r = route4(d, nl, d->cfg.lsi_prefix, d->cfg.lsi_prefix_len, lsi);
+	if (r == 0 && (d->cfg.dns_address & mask) != d->cfg.lsi_prefix)
+		r = route4(d, nl, d->cfg.dns_address, 32, lsi);
+	if (r < 0)
+		return r;
+	log_msg(LOG_NOTICE, "LSI %s on %s, resolver %s", a, d->tun.name,
+	        inet_ntop(AF_INET, &res, b, sizeof(b)));
+	return 0;
+}
+
 static int configure_tun(struct daemon *d)
 {
 	struct netlink *nl;
@@ -434,6 +516,7 @@ static int configure_tun(struct daemon *d)
 		        r == -EEXIST ? " (another idlocd in this network namespace?)" : "");
 		goto out;
 	}
+	r = configure_tun4(d, nl);
 out:
 	netlink_free(nl);
 	return r;
@@ -493,6 +576,25 @@ static int open_keylog(struct daemon *d)
 	return 0;
 }
 
+/* HIT <-> LSI <-> name, with our own entry first. */
+static int start_idmap(struct daemon *d)
+{
+	struct idmap_config ic = {
+	        .prefix = d->cfg.lsi_prefix,
+	        .prefix_len = d->cfg.lsi_prefix_len,
+	        .resolver = d->cfg.dns_address,
+	};
+	char fqdn[CONFIG_LABEL_MAX + CONFIG_DOMAIN_MAX + 2];
+	int r;
+
+	snprintf(fqdn, sizeof(fqdn), "%s.%s", d->cfg.name, d->cfg.domain);
+	r = idmap_new(&ic, &d->hit, fqdn, &d->idmap);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "identifier map for %s/%u", "tun.lsi-prefix",
+		                 d->cfg.lsi_prefix_len);
+	return 0;
+}
+
 /* On failure nothing is left open. */
 static int open_tun(struct daemon *d)
 {
@@ -537,7 +639,8 @@ static int open_udp(struct daemon *d)
  * send. */
 static int start_engine(struct daemon *d)
 {
-	struct hip_ops ops = {.ctx = d, .send = ops_send, .event = ops_event};
+	struct hip_ops ops = {
+	        .ctx = d, .send = ops_send, .event = ops_event, .candidates = ops_candidates};
 	struct hip_config hc;
 	struct datapath_io io;
 	int r;
@@ -546,6 +649,7 @@ static int start_engine(struct daemon *d)
 	hc.puzzle_k = (uint8_t)d->cfg.puzzle_difficulty;
 	hc.retransmit_ms = d->cfg.retransmit_ms;
 	hc.max_retransmits = d->cfg.max_retransmits;
+	hc.offer_ice = true;
 	r = hip_host_new(d->id, &hc, &ops, now_ms(d), &d->hip);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "HIP engine setup failed");
@@ -556,9 +660,85 @@ static int start_engine(struct daemon *d)
 	        .hip = d->hip,
 	        .peers = d->peers,
 	        .hit = d->hit,
+	        .idmap = d->idmap,
+	        .mtu = d->cfg.mtu,
+	        .resolver = d->cfg.dns_address,
 	};
 	datapath_init(&d->dp, &io);
 	return 0;
+}
+
+/* ---- pipes: the ICE side of the data path ---- */
+
+static void pipe_flush(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+
+	if (datapath_tun_packet(&d->dp, pkt, len, now_ms(d)))
+		hip_rearm(d);
+}
+
+static void pipe_unreachable(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = ctx;
+
+	datapath_unreachable(&d->dp, pkt, len, now_ms(d));
+}
+
+static void pipe_received(void *ctx, const struct hit *peer, const uint8_t *data, size_t len)
+{
+	struct daemon *d = ctx;
+
+	datapath_pipe_input(&d->dp, peer, data, len, now_ms(d));
+	hip_rearm(d);
+}
+
+static void pipe_hip_changed(void *ctx)
+{
+	hip_rearm(ctx);
+}
+
+/* libnice's GLib context on our loop, and the pipes that use it. */
+static int start_pipes(struct daemon *d)
+{
+	struct pipes_config pc = {
+	        .idle_ms = d->cfg.idle_timeout_ms,
+	        .tun_name = d->tun.name,
+	        .lsi_prefix = d->cfg.lsi_prefix,
+	        .lsi_prefix_len = d->cfg.lsi_prefix_len,
+	};
+	struct pipes_io io = {
+	        .loop = &d->loop,
+	        .hip = d->hip,
+	        .ctx = d,
+	        .hip_changed = pipe_hip_changed,
+	        .flush = pipe_flush,
+	        .unreachable = pipe_unreachable,
+	        .received = pipe_received,
+	};
+	int r = gloop_new(&d->loop, &d->gloop);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "GLib main context for ICE");
+	io.gloop = d->gloop;
+	r = pipes_new(&pc, &io, &d->pipes);
+	if (r < 0) {
+		gloop_free(d->gloop);
+		d->gloop = NULL;
+		return log_errno(LOG_ERR, r, "pipes setup failed");
+	}
+	d->dp.io.pipes = d->pipes;
+	return 0;
+}
+
+/* ICE agents before the context they run on; both finish closing their
+ * libuv handles while the loop runs on. */
+static void stop_pipes(struct daemon *d)
+{
+	d->dp.io.pipes = NULL;
+	d->pipes = pipes_free(d->pipes);
+	gloop_free(d->gloop);
+	d->gloop = NULL;
 }
 
 static void mesh_hip_changed(void *ctx)
@@ -588,6 +768,42 @@ static int start_mesh(struct daemon *d)
 	return 0;
 }
 
+static void dns_resolved(void *ctx, const struct hit *peer)
+{
+	struct daemon *d = ctx;
+	char h[HIT_STRLEN];
+	int r;
+
+	if (!d->pipes)
+		return;
+	r = pipes_connect(d->pipes, peer, now_ms(d));
+	if (r < 0 && r != -EHOSTUNREACH)
+		log_errno(LOG_INFO, r, "pipe to %s: cannot start", hit_format(peer, h));
+	hip_rearm(d);
+}
+
+/* The DNS server on the TUN; it logs its own failures. */
+static int start_dns(struct daemon *d)
+{
+	struct dnsserver_io io = {
+	        .loop = &d->loop,
+	        .cfg = &d->cfg,
+	        .mesh = d->mesh,
+	        .idmap = d->idmap,
+	        .tun = &d->tun,
+	        .own_hit = d->hit,
+	        .ctx = d,
+	        .resolved = dns_resolved,
+	};
+	int r = dnsserver_new(&io, &d->dns);
+
+	if (r < 0)
+		return r;
+	d->dp.io.dns = dnsserver_packet;
+	d->dp.io.dns_ctx = d->dns;
+	return 0;
+}
+
 /* The control socket; ctl_start logs its own failures. */
 static int start_ctl(struct daemon *d)
 {
@@ -599,6 +815,8 @@ static int start_ctl(struct daemon *d)
 	        .id = d->id,
 	        .hip = d->hip,
 	        .peers = d->peers,
+	        .idmap = d->idmap,
+	        .pipes = d->pipes,
 	        .mesh = d->mesh,
 	        .started_s = mesh_clock_ms() / 1000,
 	};
@@ -646,6 +864,9 @@ int daemon_start(struct daemon *d)
 	r = open_keylog(d);
 	if (r < 0)
 		goto err_identity;
+	r = start_idmap(d);
+	if (r < 0)
+		goto err_keylog;
 	r = open_tun(d);
 	if (r < 0)
 		goto err_keylog;
@@ -658,9 +879,15 @@ int daemon_start(struct daemon *d)
 	r = start_engine(d);
 	if (r < 0)
 		goto err_peers;
-	r = start_mesh(d);
+	r = start_pipes(d);
 	if (r < 0)
 		goto err_hip;
+	r = start_mesh(d);
+	if (r < 0)
+		goto err_pipes;
+	r = start_dns(d);
+	if (r < 0)
+		goto err_mesh;
 	r = start_handles(d);
 	if (r < 0)
 		goto err_mesh;
@@ -678,7 +905,12 @@ err_handles:
 	close_handles(d);
 	uv_run(&d->loop, UV_RUN_DEFAULT); /* completes the closes */
 err_mesh:
+	dnsserver_stop(d->dns);
 	d->mesh = mesh_free(d->mesh);
+	d->dns = dnsserver_free(d->dns);
+err_pipes:
+	stop_pipes(d);
+	uv_run(&d->loop, UV_RUN_DEFAULT); /* completes the closes */
 err_hip:
 	d->hip = hip_host_free(d->hip);
 err_peers:
@@ -690,6 +922,7 @@ err_tun:
 	/* Not persistent: closing the fd deletes the device, address and route. */
 	tun_close(&d->tun);
 err_keylog:
+	d->idmap = idmap_free(d->idmap);
 	d->keylog = keylog_free(d->keylog);
 err_identity:
 	d->id = identity_free(d->id);
@@ -703,11 +936,13 @@ int daemon_run(struct daemon *d)
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	/* Everything below runs with the handles closed. */
 	d->mesh = mesh_free(d->mesh);
-	d->hip = hip_host_free(d->hip); /* DESTROYED events drop the peers */
+	d->dns = dnsserver_free(d->dns); /* after the overlay: no lookup can end now */
+	d->hip = hip_host_free(d->hip);  /* DESTROYED events drop the peers */
 	d->peers = peers_free(d->peers);
 	udp_batch_done(&d->batch);
 	udp_close(&d->udp);
 	tun_close(&d->tun);
+	d->idmap = idmap_free(d->idmap);
 	d->keylog = keylog_free(d->keylog);
 	d->id = identity_free(d->id);
 	r = uv_loop_close(&d->loop);
@@ -733,11 +968,13 @@ struct daemon *daemon_free(struct daemon *d)
 		(void)uv_loop_close(&d->loop);
 	}
 	d->mesh = mesh_free(d->mesh);
+	d->dns = dnsserver_free(d->dns);
 	d->hip = hip_host_free(d->hip);
 	d->peers = peers_free(d->peers);
 	udp_batch_done(&d->batch);
 	udp_close(&d->udp);
 	tun_close(&d->tun);
+	d->idmap = idmap_free(d->idmap);
 	d->keylog = keylog_free(d->keylog);
 	d->id = identity_free(d->id);
 	memzero(d, sizeof(*d));

@@ -1,31 +1,31 @@
 /* SPDX-License-Identifier: MIT */
-/* datapath.c: idlocd's packet path between the TUN device, ESP and the UDP socket. */
+/* datapath.c: idlocd's packet path between the TUN device, ESP, the UDP socket
+ * and the peers' pipes. */
 #include "daemon/datapath.h"
-#include "daemon/locator.h"
 
 #include <errno.h>
 #include <string.h>
 #include <uv.h>
 
 #include "common/bytes.h"
+#include "daemon/idmap.h"
+#include "daemon/locator.h"
 #include "daemon/peers.h"
+#include "daemon/pipes.h"
+#include "esp/ipv4.h"
+#include "esp/pmtu.h"
 #include "hip/bex.h"
 #include "net/tun.h"
 
-#define TUN_BURST          64 /* packets read per TUN wakeup */
-#define UDP_BURST_BATCHES  8  /* recvmmsg batches per UDP wakeup */
-#define REKEY_RETRY_MS     (10 * 1000)
-#define IPV6_HDR_LEN       40
-#define ICMP6_HDR_LEN      8
-#define IPPROTO_ICMP6      58
-#define ICMP6_DST_UNREACH  1
-#define ICMP6_ADDR_UNREACH 3
-#define ICMP6_INFO_MIN     128 /* types below are errors */
+#define TUN_BURST         64 /* packets read per TUN wakeup */
+#define UDP_BURST_BATCHES 8  /* recvmmsg batches per UDP wakeup */
+#define REKEY_RETRY_MS    (10 * 1000)
 
 void datapath_init(struct datapath *dp, const struct datapath_io *io)
 {
 	dp->io = *io;
 	memset(&dp->stats, 0, sizeof(dp->stats));
+	dp->esp_max = pmtu_esp_max(DATAPATH_PATH_MTU, PMTU_OUTER_IPV6 + PMTU_TURN_CHANNEL);
 	dp->rl_hip = (struct ratelimit)RATELIMIT_INIT(5000, 10);
 	dp->rl_esp = (struct ratelimit)RATELIMIT_INIT(5000, 10);
 	dp->rl_tun = (struct ratelimit)RATELIMIT_INIT(5000, 10);
@@ -34,9 +34,9 @@ void datapath_init(struct datapath *dp, const struct datapath_io *io)
 	dp->rl_icmp = (struct ratelimit)RATELIMIT_INIT(1000, 10);
 }
 
-static const char *from_format(const struct udp_dgram *g, char buf[UDP_ADDRSTRLEN])
+static const char *from_format(const struct sockaddr_storage *from, char buf[UDP_ADDRSTRLEN])
 {
-	return udp_addr_format((const struct sockaddr *)&g->from, buf);
+	return udp_addr_format((const struct sockaddr *)from, buf);
 }
 
 /* A failed poll has nothing to read. */
@@ -63,90 +63,59 @@ int datapath_send_hip(struct datapath *dp, const struct hip_locator *to, const u
 	return r;
 }
 
-/* ---- ICMPv6 errors back into the TUN ---- */
+/* ---- ICMP errors back into the TUN ---- */
 
-static uint16_t csum_fold(uint32_t sum)
+static void icmp_write(struct datapath *dp, int n, uint64_t now)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += load_be16(p);
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-/* Fills in the checksum of the ICMPv6 message that follows the IPv6 header at b. */
-static void icmp6_checksum(uint8_t *b, size_t icmp_len)
-{
-	uint32_t sum = 0;
-
-	/* Pseudo-header: source, destination, upper-layer length, next header. */
-	sum = csum_add(sum, b + 8, 32);
-	sum += (uint32_t)icmp_len;
-	sum += IPPROTO_ICMP6;
-	sum = csum_add(sum, b + IPV6_HDR_LEN, icmp_len);
-	store_be16(b + IPV6_HDR_LEN + 2, csum_fold(sum));
-}
-
-/* Destination unreachable, code 3 (address unreachable), from our HIT to the
- * sender of pkt, quoting as much of it as fits in DATAPATH_ICMP6_MAX bytes.
- * Returns the length of the packet built in b. */
-static size_t icmp6_unreach_build(uint8_t *b, const struct hit *ours, const uint8_t *pkt,
-                                  size_t len)
-{
-	const size_t room = DATAPATH_ICMP6_MAX - IPV6_HDR_LEN - ICMP6_HDR_LEN;
-	size_t quote = len < room ? len : room;
-	size_t icmp_len = ICMP6_HDR_LEN + quote;
-
-	memset(b, 0, IPV6_HDR_LEN + ICMP6_HDR_LEN);
-	store_be32(b, UINT32_C(6) << 28);
-	store_be16(b + 4, (uint16_t)icmp_len);
-	b[6] = IPPROTO_ICMP6;
-	b[7] = 64;
-	memcpy(b + 8, ours->b, 16);
-	memcpy(b + 24, pkt + 8, 16);
-	b[IPV6_HDR_LEN] = ICMP6_DST_UNREACH;
-	b[IPV6_HDR_LEN + 1] = ICMP6_ADDR_UNREACH;
-	memcpy(b + IPV6_HDR_LEN + ICMP6_HDR_LEN, pkt, quote);
-	icmp6_checksum(b, icmp_len);
-	return IPV6_HDR_LEN + icmp_len;
-}
-
-/* No association for the destination HIT. Never in answer to an ICMPv6 error
- * or to a multicast or unspecified source (RFC 4443 2.4 (e)); rate limited
- * (2.4 (f)). */
-static void send_unreachable(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
-{
-	static const uint8_t unspecified[16];
-	const uint8_t *src = pkt + 8;
-	size_t n;
-
-	if (src[0] == 0xff || memcmp(src, unspecified, 16) == 0)
+	if (n <= 0 || !ratelimit_allow(&dp->rl_icmp, now))
 		return;
-	if (pkt[6] == IPPROTO_ICMP6 &&
-	    (len < IPV6_HDR_LEN + 1 || pkt[IPV6_HDR_LEN] < ICMP6_INFO_MIN))
-		return;
-	if (!ratelimit_allow(&dp->rl_icmp, now))
-		return;
-	n = icmp6_unreach_build(dp->icmp_buf, &dp->io.hit, pkt, len);
-	if (tun_write(dp->io.tun, dp->icmp_buf, n) < 0)
+	if (tun_write(dp->io.tun, dp->icmp_buf, (size_t)n) < 0)
 		dp->stats.tun_write_err++;
 }
 
-/* ---- TUN -> ESP -> UDP ---- */
+void datapath_unreachable(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	int n;
 
-/* An IPv6 packet read from the TUN, its header stripped for BEET. */
+	if (len >= 1 && pkt[0] >> 4 == 4)
+		n = pmtu_icmp4_unreach(dp->icmp_buf, sizeof(dp->icmp_buf), pkt, len);
+	else
+		n = pmtu_icmp6_unreach(dp->icmp_buf, sizeof(dp->icmp_buf), dp->io.hit.b, pkt, len);
+	icmp_write(dp, n, now);
+}
+
+/* False, with "too big" sent back, when one ESP datagram cannot carry pkt
+ * and its sender forbids fragmentation. */
+static bool fits(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	unsigned mtu;
+	int n;
+
+	if (pmtu_check(pkt, len, dp->esp_max, &mtu) != PMTU_TOO_BIG)
+		return true;
+	dp->stats.tun_too_big++;
+	if (pkt[0] >> 4 == 4)
+		n = pmtu_icmp4_frag_needed(dp->icmp_buf, sizeof(dp->icmp_buf), pkt, len,
+		                           (uint16_t)mtu);
+	else
+		n = pmtu_icmp6_too_big(dp->icmp_buf, sizeof(dp->icmp_buf), dp->io.hit.b, pkt, len,
+		                       mtu);
+	icmp_write(dp, n, now);
+	return false;
+}
+
+/* ---- TUN -> ESP -> UDP or pipe ---- */
+
+/* One packet from the TUN on its way to a peer. */
 struct outbound {
+	const uint8_t *pkt; /* as read from the TUN (what a pipe queues) */
+	size_t pkt_len;
 	struct hit dst;
 	uint8_t nh;
-	size_t off; /* where the payload starts */
-	size_t len; /* of the payload */
+	const uint8_t *payload; /* what ESP carries */
+	size_t len;
+	uint8_t *ipv4;           /* IPv4: the packet, rewritten before ESP */
+	struct ipv4_addrs canon; /* IPv4: the addresses on the wire */
 };
 
 /* Asks the engine for an UPDATE rekey; while one is under way (or after one
@@ -176,26 +145,22 @@ static bool request_rekey(struct datapath *dp, struct peer *p, uint64_t now)
 	return true;
 }
 
-/* False, with the packet counted, when it is not one for the overlay. */
-static bool outbound_parse(struct datapath *dp, const uint8_t *pkt, size_t len, struct outbound *o,
-                           uint64_t now)
+/* An IPv6 packet: to a HIT, from our HIT. */
+static bool parse_ipv6(struct datapath *dp, uint8_t *pkt, size_t len, struct outbound *o,
+                       uint64_t now)
 {
 	struct hit src;
 	char h[HIT_STRLEN], s[HIT_STRLEN];
+	size_t off;
 	int plen;
 
-	if (len >= 1 && pkt[0] >> 4 == 4) {
-		dp->stats.tun_ipv4++; /* LSIs: a later milestone */
-		return false;
-	}
-	plen = beet_ipv6_outbound(pkt, len, &src, &o->dst, &o->nh, &o->off);
+	plen = beet_ipv6_outbound(pkt, len, &src, &o->dst, &o->nh, &off);
 	if (plen < 0) {
 		dp->stats.tun_bad++;
 		return false;
 	}
-	o->len = (size_t)plen;
 	if (!hit_is_orchid(&o->dst)) {
-		dp->stats.tun_not_hit++; /* multicast, link-local chatter of the kernel */
+		dp->stats.tun_not_ours++; /* multicast, link-local chatter of the kernel */
 		return false;
 	}
 	if (hit_cmp(&src, &dp->io.hit) != 0) {
@@ -207,34 +172,56 @@ static bool outbound_parse(struct datapath *dp, const uint8_t *pkt, size_t len, 
 		                hit_format(&o->dst, h), hit_format(&src, s));
 		return false;
 	}
+	o->pkt_len = off + (size_t)plen;
+	if (!fits(dp, pkt, o->pkt_len, now))
+		return false;
+	(void)ipv4_clamp_mss(pkt, o->pkt_len, dp->io.mtu);
+	o->payload = pkt + off;
+	o->len = (size_t)plen;
 	return true;
 }
 
-/* Encapsulates and sends; true when that asked the engine for a rekey. */
-static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locator *loc,
-                     const uint8_t *pkt, const struct outbound *o, uint64_t now)
+/* An IPv4 packet: to an LSI (or the resolver), from our LSI. */
+static bool parse_ipv4(struct datapath *dp, uint8_t *pkt, size_t len, struct outbound *o,
+                       uint64_t now)
 {
-	char h[HIT_STRLEN], l[UDP_ADDRSTRLEN];
-	bool rekeying = false;
-	int n, r;
+	const struct idmap_entry *self, *peer;
+	struct ipv4_info ip;
+	int n = ipv4_parse(pkt, len, &ip);
 
-	n = esp_encap(&p->out, o->nh, pkt + o->off, o->len, dp->esp_buf, sizeof(dp->esp_buf));
 	if (n < 0) {
-		dp->stats.esp_dropped++;
-		if (n == -EOVERFLOW)
-			rekeying = request_rekey(dp, p, now);
-		log_ratelimited(&dp->rl_tun, now, LOG_WARNING, "dropped packet to %s: %s",
-		                hit_format(&o->dst, h), strerror(-n));
-		return rekeying;
+		dp->stats.tun_bad++;
+		return false;
 	}
-	r = udp_send_esp(dp->io.udp, (const struct sockaddr *)&loc->addr, loc->len, dp->esp_buf,
-	                 (size_t)n);
-	if (r < 0) {
-		dp->stats.udp_send_err++;
-		log_ratelimited(&dp->rl_send, now, LOG_WARNING, "sending ESP to %s failed: %s",
-		                locator_format(loc, l), strerror(-r));
+	o->pkt_len = (size_t)n;
+	if (ip.dst == dp->io.resolver && dp->io.dns &&
+	    dp->io.dns(dp->io.dns_ctx, pkt, o->pkt_len, now))
+		return false;
+	if (!dp->io.idmap || !idmap_in_prefix(dp->io.idmap, ip.dst)) {
+		dp->stats.tun_not_ours++;
+		return false;
 	}
-	return esp_sa_needs_rekey(&p->out) && request_rekey(dp, p, now);
+	self = idmap_self(dp->io.idmap);
+	if (ip.src != self->lsi) {
+		dp->stats.tun_foreign_src++;
+		return false;
+	}
+	peer = idmap_by_lsi(dp->io.idmap, ip.dst);
+	if (!peer || peer->self) {
+		dp->stats.tun_no_peer++;
+		datapath_unreachable(dp, pkt, o->pkt_len, now);
+		return false;
+	}
+	if (!fits(dp, pkt, o->pkt_len, now))
+		return false;
+	(void)ipv4_clamp_mss(pkt, o->pkt_len, dp->io.mtu);
+	o->dst = peer->hit;
+	o->nh = IPV4_PROTO_IPIP;
+	o->payload = pkt;
+	o->len = o->pkt_len;
+	o->ipv4 = pkt;
+	o->canon = (struct ipv4_addrs){.src = self->canon, .dst = peer->canon};
+	return true;
 }
 
 /* The peer with SAs for dst, or NULL (*ret_assoc tells whether an
@@ -254,38 +241,122 @@ static struct peer *keyed_peer(struct datapath *dp, const struct hit *dst,
 	return p;
 }
 
-/* True when sending the packet asked the engine for a rekey. */
-static bool tun_packet(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
+/* Sends ESP bytes to the peer: over its pipe when the association has no
+ * address of its own, else over our socket. */
+static int transmit(struct datapath *dp, struct peer *p, const struct hip_locator *loc,
+                    const uint8_t *esp, size_t len, uint64_t now)
 {
-	struct outbound o;
-	struct hip_assoc *a;
-	struct peer *p;
+	char a[UDP_ADDRSTRLEN], h[HIT_STRLEN];
+	int r;
 
-	if (!outbound_parse(dp, pkt, len, &o, now))
-		return false;
-	p = keyed_peer(dp, &o.dst, &a);
-	if (!a) {
-		dp->stats.tun_no_assoc++;
-		send_unreachable(dp, pkt, o.off + o.len, now);
+	if (locator_is_overlay(loc)) {
+		r = dp->io.pipes ? pipes_send(dp->io.pipes, &p->hit, esp, len) : -ENOTCONN;
+		if (r < 0) {
+			dp->stats.pipe_send_err++;
+			log_ratelimited(&dp->rl_send, now, LOG_INFO,
+			                "sending ESP to %s on its pipe failed: %s",
+			                hit_format(&p->hit, h), strerror(-r));
+		}
+		return r;
+	}
+	r = udp_send_esp(dp->io.udp, (const struct sockaddr *)&loc->addr, loc->len, esp, len);
+	if (r < 0) {
+		dp->stats.udp_send_err++;
+		log_ratelimited(&dp->rl_send, now, LOG_WARNING, "sending ESP to %s failed: %s",
+		                locator_format(loc, a), strerror(-r));
+	}
+	return r;
+}
+
+/* Encapsulates and sends; true when that asked the engine for a rekey. The
+ * payload may be rewritten (IPv4 to canonical LSIs). */
+static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locator *loc,
+                     struct outbound *o, uint64_t now)
+{
+	char h[HIT_STRLEN];
+	bool rekeying = false;
+	int n;
+
+	if (o->ipv4 && ipv4_rewrite(o->ipv4, o->len, o->canon) < 0) {
+		dp->stats.tun_bad++;
 		return false;
 	}
-	if (!p) {
-		dp->stats.tun_pending++;
+	n = esp_encap(&p->out, o->nh, o->payload, o->len, dp->esp_buf, sizeof(dp->esp_buf));
+	if (n < 0) {
+		dp->stats.esp_dropped++;
+		if (n == -EOVERFLOW)
+			rekeying = request_rekey(dp, p, now);
+		log_ratelimited(&dp->rl_tun, now, LOG_WARNING, "dropped packet to %s: %s",
+		                hit_format(&o->dst, h), strerror(-n));
+		return rekeying;
+	}
+	(void)transmit(dp, p, loc, dp->esp_buf, (size_t)n, now);
+	return esp_sa_needs_rekey(&p->out) && request_rekey(dp, p, now);
+}
+
+/* No usable path to the peer: the pipes set one up while the packet waits. */
+static void hold(struct datapath *dp, struct outbound *o, uint64_t now)
+{
+	int r = dp->io.pipes ? pipes_queue(dp->io.pipes, &o->dst, o->pkt, o->pkt_len, now)
+	                     : -EHOSTUNREACH;
+
+	if (r == 0) {
+		dp->stats.tun_queued++;
+		return;
+	}
+	if (r == -ENOBUFS) {
+		dp->stats.tun_queue_full++; /* the newest is dropped */
+		return;
+	}
+	dp->stats.tun_no_peer++;
+	datapath_unreachable(dp, o->pkt, o->pkt_len, now);
+}
+
+/* True when sending the packet asked the engine for a rekey. */
+static bool route(struct datapath *dp, struct outbound *o, uint64_t now)
+{
+	struct hip_assoc *a;
+	struct peer *p = keyed_peer(dp, &o->dst, &a);
+	const struct hip_locator *loc = a ? hip_assoc_locator(a) : NULL;
+
+	if (!p || (locator_is_overlay(loc) && !(dp->io.pipes && pipes_up(dp->io.pipes, &o->dst)))) {
+		hold(dp, o, now);
 		return false;
 	}
-	return esp_send(dp, p, hip_assoc_locator(a), pkt, &o, now);
+	return esp_send(dp, p, loc, o, now);
+}
+
+static bool tun_packet(struct datapath *dp, uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct outbound o = {.pkt = pkt};
+	bool ok;
+
+	if (len >= 1 && pkt[0] >> 4 == 4)
+		ok = parse_ipv4(dp, pkt, len, &o, now);
+	else
+		ok = parse_ipv6(dp, pkt, len, &o, now);
+	return ok && route(dp, &o, now);
+}
+
+bool datapath_tun_packet(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	if (len > sizeof(dp->flush_buf))
+		return false;
+	memcpy(dp->flush_buf, pkt, len);
+	return tun_packet(dp, dp->flush_buf, len, now);
 }
 
 int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_header,
                      const uint8_t *payload, size_t len, uint64_t now)
 {
-	struct outbound o = {.dst = *dst, .nh = next_header, .off = 0, .len = len};
+	struct outbound o = {.dst = *dst, .nh = next_header, .payload = payload, .len = len};
 	struct hip_assoc *a;
 	struct peer *p = keyed_peer(dp, dst, &a);
 
-	if (!p)
+	if (!p || (locator_is_overlay(hip_assoc_locator(a)) &&
+	           !(dp->io.pipes && pipes_up(dp->io.pipes, dst))))
 		return -ENOTCONN;
-	return esp_send(dp, p, hip_assoc_locator(a), payload, &o, now) ? 1 : 0;
+	return esp_send(dp, p, hip_assoc_locator(a), &o, now) ? 1 : 0;
 }
 
 bool datapath_on_tun(struct datapath *dp, int status, uint64_t now)
@@ -309,7 +380,7 @@ bool datapath_on_tun(struct datapath *dp, int status, uint64_t now)
 	return rekeying;
 }
 
-/* ---- UDP -> HIP or ESP -> TUN ---- */
+/* ---- UDP or pipe -> HIP or ESP -> TUN ---- */
 
 static const char *decap_error(int err)
 {
@@ -320,35 +391,51 @@ static const char *decap_error(int err)
 	return strerror(-err);
 }
 
-/* Decrypts g behind room for the IPv6 header BEET puts back; the payload
- * length, or a negative errno with the packet counted and dropped. */
-static int esp_receive(struct datapath *dp, const struct udp_dgram *g, uint64_t now,
-                       struct peer **ret_peer, uint8_t *ret_nh)
+/* Where a datagram came from: a UDP address, or a peer's pipe. */
+struct origin {
+	const struct sockaddr_storage *from; /* NULL: a pipe */
+	const struct hit *peer;              /* pipe: whose */
+};
+
+static const char *origin_format(const struct origin *o, char buf[UDP_ADDRSTRLEN + 8])
 {
-	uint32_t spi = esp_peek_spi(g->data, g->len);
+	char h[HIT_STRLEN];
+
+	if (o->from)
+		return from_format(o->from, buf);
+	snprintf(buf, UDP_ADDRSTRLEN + 8, "pipe %s", hit_format(o->peer, h));
+	return buf;
+}
+
+/* Decrypts into decap_buf behind room for the IPv6 header BEET puts back; the
+ * payload length, or a negative errno with the packet counted and dropped. */
+static int esp_receive(struct datapath *dp, const uint8_t *data, size_t len, const struct origin *o,
+                       uint64_t now, struct peer **ret_peer, uint8_t *ret_nh)
+{
+	uint32_t spi = esp_peek_spi(data, len);
 	struct esp_sa *sa = spi ? peers_find_spi(dp->io.peers, spi, now, ret_peer) : NULL;
-	char a[UDP_ADDRSTRLEN];
+	char a[UDP_ADDRSTRLEN + 8];
 	int n;
 
 	if (!sa) {
 		dp->stats.esp_unknown_spi++;
 		log_ratelimited(&dp->rl_esp, now, LOG_INFO,
-		                "dropped ESP packet from %s: unknown SPI 0x%08x", from_format(g, a),
-		                spi);
+		                "dropped ESP packet from %s: unknown SPI 0x%08x",
+		                origin_format(o, a), spi);
 		return -ENOENT;
 	}
-	n = esp_decap(sa, g->data, g->len, dp->decap_buf + BEET_IPV6_HDR_LEN,
+	n = esp_decap(sa, data, len, dp->decap_buf + BEET_IPV6_HDR_LEN,
 	              sizeof(dp->decap_buf) - BEET_IPV6_HDR_LEN, ret_nh);
 	if (n < 0) {
 		dp->stats.esp_dropped++;
 		log_ratelimited(&dp->rl_esp, now, LOG_INFO, "dropped ESP packet from %s: %s",
-		                from_format(g, a), decap_error(n));
+		                origin_format(o, a), decap_error(n));
 	}
 	return n;
 }
 
 /* Tells the engine the association carries authenticated ESP. */
-static void esp_arrived(struct datapath *dp, const struct peer *p, const struct udp_dgram *g,
+static void esp_arrived(struct datapath *dp, const struct peer *p, const struct origin *o,
                         uint64_t now)
 {
 	const struct hip_locator *loc;
@@ -360,25 +447,66 @@ static void esp_arrived(struct datapath *dp, const struct peer *p, const struct 
 	loc = hip_assoc_locator(p->assoc);
 	/* Authenticated, so accepted; following the peer to its new address is
 	 * mobility (HIP UPDATE), a later milestone. */
-	if (!udp_addr_equal((const struct sockaddr *)&g->from, (const struct sockaddr *)&loc->addr))
+	if (o->from && !locator_is_overlay(loc) &&
+	    !udp_addr_equal((const struct sockaddr *)o->from, (const struct sockaddr *)&loc->addr))
 		log_ratelimited(&dp->rl_locator, now, LOG_INFO,
 		                "ESP from %s for %s arrives from %s; locator unchanged",
-		                hit_format(&p->hit, h), from_format(g, a), locator_format(loc, b));
+		                hit_format(&p->hit, h), from_format(o->from, a),
+		                locator_format(loc, b));
 }
 
-static void udp_esp(struct datapath *dp, const struct udp_dgram *g, uint64_t now)
+/* A whole IPv4 packet from the peer: canonical LSIs on the wire, ours in
+ * the TUN. Returns its length or a negative errno. */
+static int ipv4_in(struct datapath *dp, const struct peer *p, uint8_t *pkt, size_t len,
+                   uint64_t now)
 {
+	const struct idmap_entry *self, *peer = NULL;
+	char h[HIT_STRLEN];
+	int r;
+
+	if (!dp->io.idmap)
+		return -EPROTONOSUPPORT;
+	r = idmap_add(dp->io.idmap, &p->hit, NULL, &peer);
+	if (r < 0)
+		return r;
+	if (r & IDMAP_COLLISION)
+		log_msg(LOG_NOTICE,
+		        "LSI of %s collides with another peer's here: using a local one",
+		        hit_format(&p->hit, h));
+	self = idmap_self(dp->io.idmap);
+	r = ipv4_inbound(pkt, len, (struct ipv4_addrs){.src = peer->canon, .dst = self->canon},
+	                 (struct ipv4_addrs){.src = peer->lsi, .dst = self->lsi});
+	if (r < 0) {
+		dp->stats.ipv4_refused++;
+		log_ratelimited(&dp->rl_esp, now, LOG_INFO, "dropped IPv4 packet from %s: %s",
+		                hit_format(&p->hit, h),
+		                r == -EACCES          ? "source is not its LSI"
+		                : r == -EADDRNOTAVAIL ? "destination is not our LSI"
+		                                      : "malformed");
+	}
+	return r;
+}
+
+static void esp_input(struct datapath *dp, const uint8_t *data, size_t len, const struct origin *o,
+                      uint64_t now)
+{
+	uint8_t *payload = dp->decap_buf + BEET_IPV6_HDR_LEN;
 	struct peer *p = NULL;
 	uint8_t nh;
 	int n, r;
 
-	n = esp_receive(dp, g, now, &p, &nh);
+	n = esp_receive(dp, data, len, o, now, &p, &nh);
 	if (n < 0)
 		return;
-	esp_arrived(dp, p, g, now);
-	if (dp->io.local && dp->io.local(dp->io.local_ctx, &p->hit, nh,
-	                                 dp->decap_buf + BEET_IPV6_HDR_LEN, (size_t)n, now))
+	esp_arrived(dp, p, o, now);
+	if (dp->io.local && dp->io.local(dp->io.local_ctx, &p->hit, nh, payload, (size_t)n, now))
 		return;
+	if (nh == IPV4_PROTO_IPIP) {
+		r = ipv4_in(dp, p, payload, (size_t)n, now);
+		if (r >= 0 && tun_write(dp->io.tun, payload, (size_t)r) < 0)
+			dp->stats.tun_write_err++;
+		return;
+	}
 	r = beet_ipv6_inbound(dp->decap_buf, sizeof(dp->decap_buf), (size_t)n, &p->hit, &dp->io.hit,
 	                      nh);
 	if (r < 0) {
@@ -389,24 +517,25 @@ static void udp_esp(struct datapath *dp, const struct udp_dgram *g, uint64_t now
 		dp->stats.tun_write_err++;
 }
 
-static void udp_hip(struct datapath *dp, const struct udp_dgram *g, size_t off, uint64_t now)
+static void hip_input(struct datapath *dp, const uint8_t *pkt, size_t len,
+                      const struct hip_locator *from, uint64_t now)
 {
-	struct hip_locator from = {.len = g->fromlen};
 	const char *reason = NULL;
 	char a[UDP_ADDRSTRLEN];
 	int r;
 
-	memcpy(&from.addr, &g->from, sizeof(from.addr));
-	r = hip_host_input(dp->io.hip, g->data + off, g->len - off, &from, now, &reason);
+	r = hip_host_input(dp->io.hip, pkt, len, from, now, &reason);
 	if (r < 0) {
 		dp->stats.hip_dropped++;
 		log_ratelimited(&dp->rl_hip, now, LOG_INFO, "dropped HIP packet from %s: %s",
-		                locator_format(&from, a), reason ? reason : strerror(-r));
+		                locator_format(from, a), reason ? reason : strerror(-r));
 	}
 }
 
 static void udp_dgram(struct datapath *dp, const struct udp_dgram *g, uint64_t now)
 {
+	struct origin o = {.from = &g->from};
+	struct hip_locator from;
 	size_t off;
 
 	if (g->truncated) {
@@ -418,10 +547,34 @@ static void udp_dgram(struct datapath *dp, const struct udp_dgram *g, uint64_t n
 		dp->stats.udp_short++;
 		break;
 	case UDP_KIND_ESP:
-		udp_esp(dp, g, now);
+		esp_input(dp, g->data, g->len, &o, now);
 		break;
 	case UDP_KIND_HIP:
-		udp_hip(dp, g, off, now);
+		from.len = g->fromlen;
+		memcpy(&from.addr, &g->from, sizeof(from.addr));
+		hip_input(dp, g->data + off, g->len - off, &from, now);
+		break;
+	}
+}
+
+void datapath_pipe_input(struct datapath *dp, const struct hit *peer, const uint8_t *data,
+                         size_t len, uint64_t now)
+{
+	struct origin o = {.peer = peer};
+	struct hip_locator overlay;
+	size_t off;
+
+	switch (udp_classify(data, len, &off)) {
+	case UDP_KIND_DROP:
+		dp->stats.udp_short++;
+		break;
+	case UDP_KIND_ESP:
+		esp_input(dp, data, len, &o, now);
+		break;
+	case UDP_KIND_HIP:
+		/* Answers go back the way the association sends: its pipe. */
+		overlay = locator_overlay();
+		hip_input(dp, data + off, len - off, &overlay, now);
 		break;
 	}
 }

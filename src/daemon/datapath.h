@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* datapath.h: idlocd's packet path between the TUN device, ESP and the UDP socket.
+/* datapath.h: idlocd's packet path between the TUN device, ESP, the UDP
+ * socket and the peers' ICE pipes.
  *
- *   TUN --IPv6 to a HIT--> BEET strip --> ESP encap --> UDP (SPI first)
- *   UDP --zero marker--> HIP engine
- *   UDP --SPI--> peers --> ESP decap --> BEET rebuild --> TUN
+ *   TUN --IPv6 to a HIT--> BEET strip ------------> ESP --> UDP or pipe
+ *   TUN --IPv4 to an LSI--> canonical LSIs (nh 4) -> ESP --> UDP or pipe
+ *   TUN --UDP to the resolver address--> DNS hook
+ *   TUN --peer without a path--> pipes (queued; base exchange, ICE)
+ *   UDP or pipe --zero marker--> HIP engine
+ *   UDP or pipe --SPI--> peers --> ESP decap --> BEET or IPv4 rebuild --> TUN
  *
  * The daemon owns the TUN device, the socket, the engine and the peer table,
  * and polls the fds; the data path borrows them and keeps what only the
@@ -22,16 +26,23 @@
 
 struct hip_host;
 struct hip_locator;
+struct idmap;
 struct peers;
+struct pipes;
 struct tun;
 
-#define DATAPATH_TUN_BUF   65536 /* any IPv6 packet without jumbograms */
-#define DATAPATH_ICMP6_MAX 1280  /* RFC 4443 2.4 (c): error packets fit the minimum MTU */
+#define DATAPATH_TUN_BUF  65536 /* any IPv6 packet without jumbograms */
+#define DATAPATH_ICMP_MAX 1280  /* errors quote at most this much (RFC 4443 2.4 (c)) */
+/* The path the ESP datagrams take is assumed to carry 1500 bytes, with IPv6
+ * outside and a TURN channel header (docs/datapath.md "MTU and MSS"). */
+#define DATAPATH_PATH_MTU 1500
 
 /* A decrypted payload for this daemon itself rather than the TUN (overlay
  * messages): true when consumed. `from` is the authenticated peer HIT. */
 typedef bool (*datapath_local_fn)(void *ctx, const struct hit *from, uint8_t next_header,
                                   const uint8_t *payload, size_t len, uint64_t now);
+/* An IPv4 packet from the TUN to the resolver address: true when consumed. */
+typedef bool (*datapath_dns_fn)(void *ctx, const uint8_t *pkt, size_t len, uint64_t now);
 
 /* The daemon's objects, borrowed: they outlive the data path. */
 struct datapath_io {
@@ -41,14 +52,20 @@ struct datapath_io {
 	struct hip_host *hip;
 	struct peers *peers;
 	struct hit hit;          /* ours */
+	struct idmap *idmap;     /* LSIs; NULL: IPv4 packets are not ours */
+	struct pipes *pipes;     /* NULL: peers without an address are unreachable */
+	unsigned mtu;            /* the TUN's, for TCP MSS clamping */
+	uint32_t resolver;       /* dns.address, host byte order */
 	datapath_local_fn local; /* optional */
 	void *local_ctx;
+	datapath_dns_fn dns; /* optional */
+	void *dns_ctx;
 };
 
 struct datapath_stats {
 	uint64_t udp_short, udp_truncated, hip_dropped, esp_unknown_spi, esp_dropped;
-	uint64_t tun_ipv4, tun_not_hit, tun_bad, tun_foreign_src, tun_no_assoc, tun_pending;
-	uint64_t tun_write_err, udp_send_err;
+	uint64_t tun_not_ours, tun_bad, tun_foreign_src, tun_no_peer, tun_queued, tun_queue_full;
+	uint64_t tun_too_big, tun_write_err, udp_send_err, pipe_send_err, ipv4_refused;
 };
 
 /* Embedded in the daemon, so the buffers come with its one allocation and the
@@ -56,11 +73,13 @@ struct datapath_stats {
 struct datapath {
 	struct datapath_io io;
 	struct datapath_stats stats;
+	unsigned esp_max; /* the largest inner packet one ESP datagram carries */
 	struct ratelimit rl_hip, rl_esp, rl_tun, rl_icmp, rl_send, rl_locator;
 	uint8_t tun_buf[DATAPATH_TUN_BUF];
+	uint8_t flush_buf[DATAPATH_TUN_BUF]; /* packets the pipes release */
 	uint8_t esp_buf[DATAPATH_TUN_BUF + ESP_MAX_OVERHEAD];
 	uint8_t decap_buf[BEET_IPV6_HDR_LEN + UDP_DGRAM_MAX];
-	uint8_t icmp_buf[DATAPATH_ICMP6_MAX];
+	uint8_t icmp_buf[DATAPATH_ICMP_MAX];
 };
 
 /* Before the first packet and before the engine sends anything. */
@@ -79,6 +98,15 @@ bool datapath_on_udp(struct datapath *dp, int status, uint64_t now);
  * timers); -ENOTCONN when there is no keyed association with dst. */
 int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_header,
                      const uint8_t *payload, size_t len, uint64_t now);
+/* A packet a pipe held back, sent as if it came from the TUN now. True when
+ * that asked the engine for a rekey. */
+bool datapath_tun_packet(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now);
+/* ICMP destination unreachable back into the TUN for a packet that cannot
+ * go (rate limited; never for ICMP errors, multicast or broadcast). */
+void datapath_unreachable(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now);
+/* A datagram from peer on its pipe: ESP, or HIP behind a zero marker. */
+void datapath_pipe_input(struct datapath *dp, const struct hit *peer, const uint8_t *data,
+                         size_t len, uint64_t now);
 /* Sends a HIP packet for the engine (behind its hip_ops.send). 0 or -errno. */
 int datapath_send_hip(struct datapath *dp, const struct hip_locator *to, const uint8_t *pkt,
                       size_t len, uint64_t now);

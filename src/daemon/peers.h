@@ -30,6 +30,7 @@ struct peer {
 	uint64_t prev_expires;
 	uint64_t rekey_next; /* no new rekey attempt before this; 0 after REKEYED */
 	uint64_t since;      /* when the first keys were installed */
+	double rtt_ms;       /* last round trip measured (idloc ping); < 0: none yet */
 };
 
 struct peers;

@@ -627,7 +627,7 @@ static int local_addresses(const struct ice *ice, struct sockaddr_storage *out, 
 	if (getifaddrs(&ifa) < 0)
 		return -errno;
 	for (i = ifa; i && *n < cap; i = i->ifa_next) {
-		struct sockaddr_storage a;
+		struct sockaddr_storage raw, a;
 		socklen_t len;
 
 		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || ifname_ignored(ice, i->ifa_name))
@@ -636,9 +636,10 @@ static int local_addresses(const struct ice *ice, struct sockaddr_storage *out, 
 			continue;
 		if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)
 			continue;
-		memset(&a, 0, sizeof(a));
-		memcpy(&a, i->ifa_addr, family_len(i->ifa_addr->sa_family));
-		if (addr_canonical(&a, family_len(a.ss_family), &a, &len) < 0)
+		/* addr_canonical clears its output first: not in place. */
+		memset(&raw, 0, sizeof(raw));
+		memcpy(&raw, i->ifa_addr, family_len(i->ifa_addr->sa_family));
+		if (addr_canonical(&raw, family_len(raw.ss_family), &a, &len) < 0)
 			continue;
 		if (!addr_excluded(ice, (const struct sockaddr *)&a) && !seen(out, *n, &a))
 			out[(*n)++] = a;

@@ -121,7 +121,8 @@ struct ice_ops {
 };
 
 /* Creates the agent and its stream; nothing is sent before ice_gather. The
- * config is copied. ctx is passed to every callback. 0 or negative errno
+ * config is copied; ops is kept (it must outlive the ice: make it static).
+ * ctx is passed to every callback. 0 or negative errno
  * (-EINVAL for bad credentials, addresses or lists). */
 int ice_new(struct gloop *g, const struct ice_config *cfg, const struct ice_ops *ops, void *ctx,
             struct ice **ret);

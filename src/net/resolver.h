@@ -30,8 +30,8 @@ int resolver_lookup(struct resolver *r, const char *host, uint16_t port, resolve
 /* A resolver for relaying other hosts' queries (src/dns/forward): answers
  * reach the callback as received, a truncated one (TC) included, instead of
  * being retried over TCP (ARES_FLAG_IGNTC), so the client sees what the
- * upstream said; UDP answers up to 4096 bytes are taken whole. timeout_ms is the first try's timeout, tries the attempts per
- * server. Its servers must be set with resolver_set_servers. */
+ * upstream said; UDP answers up to 4096 bytes are taken whole. timeout_ms is the first try's
+ * timeout, tries the attempts per server. Its servers must be set with resolver_set_servers. */
 int resolver_new_relay(uv_loop_t *loop, unsigned timeout_ms, unsigned tries, struct resolver **ret);
 /* status 0 with the answer bytes (valid during the call; their ID is c-ares'
  * own, not the query's), or a negative error: -ETIMEDOUT, -ECONNREFUSED (no

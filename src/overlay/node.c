@@ -701,11 +701,19 @@ static void advance(struct ovl_node *n, struct ovl_txn *t, uint64_t now)
 	bool origin = t->role == OVL_TXN_ORIGIN;
 	unsigned want = origin ? n->cfg.alpha : 1;
 	/* Our own FIND may start at a contact farther from the target than we
-	 * are: a refresh of a bucket we know nobody in, or our own ID at join. */
-	bool closer_only = !(origin && t->type == OVL_MSG_FIND);
+	 * are: a refresh of a bucket we know nobody in, or our own ID at join.
+	 * A routed HIP packet must reach the HIT's owner itself, not merely the
+	 * node closest to it we know: when nobody closer is known, the nodes
+	 * around the target (which know its owner) are tried, the via list
+	 * keeping the walk from coming back and the TTL bounding it. */
+	bool closer_only = !((origin && t->type == OVL_MSG_FIND) || t->type == OVL_MSG_HIP);
 	const struct ovl_entry *e;
 	struct ovl_id id;
 
+	if (!origin && t->type == OVL_MSG_HIP && ovl_id_eq(&t->target, &n->self.id)) {
+		answer(n, t, now); /* ours: the walk ends here */
+		return;
+	}
 	while (live_paths(t) < want && t->ntried < OVL_TRIED_MAX) {
 		e = ovl_table_next_hop(n->table, &t->target, closer_only, skip_txn, t);
 		if (!e)
@@ -2161,9 +2169,8 @@ int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t 
 	ovl_id_from_hit(dst, &target);
 	if (ovl_id_eq(&target, &n->self.id))
 		return -EINVAL;
-	/* Nobody nearer to the HIT than we are: its owner is not in the overlay. */
-	if (!ovl_table_next_hop(n->table, &target, true, NULL, NULL))
-		return -EHOSTUNREACH;
+	if (!ovl_table_next_hop(n->table, &target, false, NULL, NULL))
+		return -EHOSTUNREACH; /* we know nobody at all */
 	t = origin_new(n, P_HIP, OVL_MSG_HIP, 0, &target, pkt, len, now);
 	if (!t)
 		return -ENOMEM;

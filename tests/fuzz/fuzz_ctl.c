@@ -45,9 +45,13 @@ static void fuzz_request(const char *s, size_t n)
 	if (ctl_proto_format_request(&req, &line, &len) < 0)
 		abort();
 	if (ctl_proto_parse_request(line, len - 1, &back, err, sizeof(err)) < 0 ||
-	    back.cmd != req.cmd || strcmp(back.name, req.name) != 0)
+	    back.cmd != req.cmd || strcmp(back.name, req.name) != 0 || back.count != req.count ||
+	    back.interval_ms != req.interval_ms || back.timeout_ms != req.timeout_ms)
 		abort();
 	free(line);
+	/* A ping's budget fits the CLI's int milliseconds with its margin. */
+	if (ctl_proto_ping_budget_ms(&req) > 0x7fffffff - 2 * CTL_TIMEOUT_MS)
+		abort();
 }
 
 static void fuzz_response(const char *s, size_t n)

@@ -15,6 +15,7 @@ TEST_PASSED=0
 TEST_FAILED=0
 declare -a _lib_namespaces=()
 declare -a _lib_pids=()
+declare -a _lib_netns_etc=()
 
 # Skips (exit 77, which meson reports as SKIP) unless we can build namespaces and TUNs.
 require_root()
@@ -121,6 +122,18 @@ veth_link()
 	ip -n "$(ns "$b")" link set "$ifb" up
 }
 
+# Points the resolver of namespace $1 at address $2: `ip netns exec` bind-mounts
+# /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf. The directory is
+# the test's own (its name carries the pid) and goes with the cleanup.
+ns_resolv_conf()
+{
+	local dir
+	dir=/etc/netns/$(ns "$1")
+	mkdir -p "$dir"
+	_lib_netns_etc+=("$dir")
+	printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$2" >"$dir/resolv.conf"
+}
+
 # Remembers a pid for the cleanup trap.
 register_pid()
 {
@@ -164,6 +177,9 @@ lib_cleanup()
 			kill -KILL "$pid" 2>/dev/null
 		done
 		ip netns del "$n" 2>/dev/null
+	done
+	for n in "${_lib_netns_etc[@]}"; do
+		rm -rf "$n"
 	done
 	if [[ -n $TEST_TMP && -d $TEST_TMP ]]; then
 		if [[ $rc -ne 0 && $rc -ne 77 ]]; then

@@ -39,6 +39,8 @@ conf()
 		printf '[peer]\nname = p%s\nstate-dir = %s/p%s/state\ncontrol = %s/p%s/ctl.sock\n' \
 			"$i" "$TEST_TMP" "$i" "$TEST_TMP" "$i"
 		printf '[tun]\ndevice = idl%s\n' "$i"
+		# Nothing leaves the test's namespaces: no upstream DNS.
+		printf '[dns]\nupstream = none\nconfigure = none\n'
 	} >"$TEST_TMP/p$i/idloc.conf"
 }
 
@@ -142,6 +144,45 @@ check "p1 reports neighbours" test "$(ctl 1 status --json | python3 -c 'import j
 
 everyone=$(seq 1 "$N" | tr '\n' ' ')
 check "every instance resolves every other instance's name" all_resolve "$everyone" 30
+
+# unassociated: prints "I J" for two instances with no HIP association yet.
+unassociated()
+{
+	local i j listed
+	for ((i = 2; i <= N; i++)); do
+		listed=$(ctl "$i" peers --json | python3 -c 'import json,sys; print(" ".join(p["hit"] for p in json.load(sys.stdin)))')
+		for ((j = N; j >= 2; j--)); do
+			if [[ $i != "$j" && " $listed " != *" ${hit[j]} "* ]]; then
+				echo "$i $j"
+				return 0
+			fi
+		done
+	done
+	return 1
+}
+
+# pipe_up I J: I lists J ESTABLISHED with an ICE path.
+pipe_up()
+{
+	ctl "$1" peers --json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p["hit"] == sys.argv[1] and p["state"] == "ESTABLISHED" and p["path"]["type"] in ("host", "srflx", "prflx", "relay"):
+        sys.exit(0)
+sys.exit(1)' "${hit[$2]}"
+}
+
+# A packet to a HIT we have no association with: the base exchange is routed
+# hop by hop through the overlay (ICE candidates inside I2/R2), ICE finds the
+# path, and the ping goes through the new pipe.
+if read -r pi pj < <(unassociated); then
+	check "p$pi pings p$pj's HIT through a pipe set up over the overlay" \
+		ns_exec "p$pi" ping -6 -c 3 -i 0.5 -w 20 "${hit[pj]}"
+	check "p$pi lists p$pj ESTABLISHED with an ICE path" pipe_up "$pi" "$pj"
+	check "p$pj lists p$pi ESTABLISHED with an ICE path" pipe_up "$pj" "$pi"
+else
+	echo "every pair is associated already: no pipe to test"
+fi
 
 check "an unregistered name is 'not found' (exit 1), quickly" \
 	bash -c "! timeout 20 ip netns exec $(ns p2) $IDLOC -s $TEST_TMP/p2/ctl.sock resolve nobody-has-this-name"

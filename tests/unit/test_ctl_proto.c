@@ -54,6 +54,7 @@ static void test_cmd_names(void **state)
 	assert_false(ctl_proto_cmd_privileged(CTL_CMD_RESOLVE));
 	assert_false(ctl_proto_cmd_privileged(CTL_CMD_PEERS));
 	assert_false(ctl_proto_cmd_privileged(CTL_CMD_ID));
+	assert_false(ctl_proto_cmd_privileged(CTL_CMD_PING));
 }
 
 static void test_name_normalize(void **state)
@@ -151,6 +152,30 @@ static void test_request_valid(void **state)
 	assert_int_equal(
 	        parse("{\"cmd\":\"resolve\",\"name\":\"\\u0061b\"}", &req, err, sizeof(err)), 0);
 	assert_string_equal(req.name, "ab");
+	assert_int_equal(req.count, 0);
+
+	/* ping: the defaults are filled in, given values kept. */
+	assert_int_equal(parse("{\"cmd\":\"ping\",\"name\":\"Mars\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_PING);
+	assert_string_equal(req.name, "mars");
+	assert_int_equal(req.count, CTL_PING_COUNT_DEFAULT);
+	assert_int_equal(req.interval_ms, CTL_PING_INTERVAL_DEFAULT);
+	assert_int_equal(req.timeout_ms, CTL_PING_TIMEOUT_DEFAULT);
+	assert_int_equal(parse("{\"timeout_ms\":100,\"cmd\":\"ping\",\"count\":1000,\"name\":"
+	                       "\"a.b\",\"interval_ms\":200}",
+	                       &req, err, sizeof(err)),
+	                 0);
+	assert_string_equal(req.name, "a.b");
+	assert_int_equal(req.count, 1000);
+	assert_int_equal(req.interval_ms, 200);
+	assert_int_equal(req.timeout_ms, 100);
+	assert_int_equal(parse("{\"cmd\":\"ping\",\"name\":\"x\",\"count\":1,\"interval_ms\":"
+	                       "10000,\"timeout_ms\":60000}",
+	                       &req, err, sizeof(err)),
+	                 0);
+	assert_int_equal(req.count, 1);
+	assert_int_equal(req.interval_ms, 10000);
+	assert_int_equal(req.timeout_ms, 60000);
 }
 
 static void test_request_errors(void **state)
@@ -174,7 +199,7 @@ static void test_request_errors(void **state)
 	        {"{\"cmd\":null}", "\"cmd\" is not a string"},
 	        {"{\"cmd\":[\"status\"]}", "\"cmd\" is not a string"},
 	        {"{\"cmd\":\"STATUS\"}", "unknown command 'STATUS'"},
-	        {"{\"cmd\":\"ping\"}", "unknown command 'ping'"},
+	        {"{\"cmd\":\"pong\"}", "unknown command 'pong'"},
 	        {"{\"cmd\":\"\\u001b[31m\"}", "unknown command '?[31m'"},
 	        {"{\"cmd\":\"status\",\"json\":true}", "unknown argument 'json' for 'status'"},
 	        {"{\"cmd\":\"status\",\"name\":\"mars\"}", "unknown argument 'name' for 'status'"},
@@ -185,6 +210,36 @@ static void test_request_errors(void **state)
 	        {"{\"cmd\":\"resolve\",\"name\":\"a..b\"}", "invalid name 'a..b'"},
 	        {"{\"cmd\":\"resolve\",\"name\":\"-x\"}", "invalid name '-x'"},
 	        {"{\"cmd\":\"resolve\",\"name\":\"mars\",\"x\":1}", "unknown argument 'x'"},
+	        {"{\"cmd\":\"resolve\",\"name\":\"mars\",\"count\":1}",
+	         "unknown argument 'count' for 'resolve'"},
+	        {"{\"cmd\":\"status\",\"timeout_ms\":1000}",
+	         "unknown argument 'timeout_ms' for 'status'"},
+	        {"{\"cmd\":\"ping\"}", "'ping' needs a \"name\""},
+	        {"{\"cmd\":\"ping\",\"count\":3}", "'ping' needs a \"name\""},
+	        {"{\"cmd\":\"ping\",\"name\":\"a..b\"}", "invalid name 'a..b'"},
+	        {"{\"cmd\":\"ping\",\"name\":7}", "\"name\" is not a string"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"x\":1}", "unknown argument 'x' for 'ping'"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":0}",
+	         "\"count\" must be an integer from 1 to 1000"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":1001}", "\"count\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":-1}", "\"count\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":\"3\"}", "\"count\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":2.0}", "\"count\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":null}", "\"count\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":true}", "\"count\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":99999999999999999999}",
+	         "malformed request"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":4294967297}", "\"count\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"interval_ms\":199}",
+	         "\"interval_ms\" must be an integer from 200 to 10000"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"interval_ms\":10001}",
+	         "\"interval_ms\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"timeout_ms\":99}",
+	         "\"timeout_ms\" must be an integer from 100 to 60000"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"timeout_ms\":60001}",
+	         "\"timeout_ms\" must be"},
+	        {"{\"cmd\":\"ping\",\"name\":\"mars\",\"count\":2,\"count\":3}",
+	         "malformed request"},
 	};
 	struct ctl_request req;
 	char err[CTL_ERROR_MAX];
@@ -250,7 +305,7 @@ static void test_request_format(void **state)
 	assert_string_equal(back.name, "mars");
 	free(line);
 	for (int c = 0; c < CTL_CMD_MAX; c++) {
-		if (c == CTL_CMD_RESOLVE)
+		if (c == CTL_CMD_RESOLVE || c == CTL_CMD_PING)
 			continue;
 		req = (struct ctl_request){.cmd = (enum ctl_cmd)c};
 		assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
@@ -261,10 +316,70 @@ static void test_request_format(void **state)
 	}
 	req = (struct ctl_request){.cmd = CTL_CMD_RESOLVE};
 	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+	req.cmd = CTL_CMD_PING;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
 	req.cmd = CTL_CMD_INVALID;
 	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
 	req.cmd = CTL_CMD_MAX;
 	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+}
+
+static void test_ping_request(void **state)
+{
+	struct ctl_request req = {.cmd = CTL_CMD_PING, .name = "Venus."}, back;
+	char err[CTL_ERROR_MAX], *line;
+	size_t len;
+
+	/* Members left at 0 stay out: the daemon's defaults apply. */
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
+	assert_string_equal(line, "{\"cmd\":\"ping\",\"name\":\"venus\"}\n");
+	free(line);
+	req.count = 3;
+	req.timeout_ms = 2500;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
+	assert_string_equal(
+	        line, "{\"cmd\":\"ping\",\"name\":\"venus\",\"count\":3,\"timeout_ms\":2500}\n");
+	assert_int_equal(ctl_proto_parse_request(line, len - 1, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.cmd, CTL_CMD_PING);
+	assert_string_equal(back.name, "venus");
+	assert_int_equal(back.count, 3);
+	assert_int_equal(back.interval_ms, CTL_PING_INTERVAL_DEFAULT);
+	assert_int_equal(back.timeout_ms, 2500);
+	free(line);
+	req.interval_ms = 250;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
+	assert_int_equal(ctl_proto_parse_request(line, len - 1, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.interval_ms, 250);
+	free(line);
+
+	/* Out of range is refused, not clamped. */
+	req.count = CTL_PING_COUNT_MAX + 1;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+	req.count = 1;
+	req.interval_ms = CTL_PING_INTERVAL_MIN - 1;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+	req.interval_ms = 0;
+	req.timeout_ms = CTL_PING_TIMEOUT_MAX + 1;
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+}
+
+static void test_ping_budget(void **state)
+{
+	struct ctl_request req = {.cmd = CTL_CMD_PING, .name = "mars"};
+
+	/* Defaults: 10 s setup, 3 intervals of 1 s, 10 s for the last replies. */
+	assert_int_equal(ctl_proto_ping_budget_ms(&req), 23000);
+	req.count = 1;
+	req.timeout_ms = 100;
+	assert_int_equal(ctl_proto_ping_budget_ms(&req), 200);
+	req.count = CTL_PING_COUNT_MAX;
+	req.interval_ms = CTL_PING_INTERVAL_MAX;
+	req.timeout_ms = CTL_PING_TIMEOUT_MAX;
+	assert_int_equal(ctl_proto_ping_budget_ms(&req), 120000 + 999 * 10000);
+	/* Within what the CLI's int milliseconds can hold. */
+	assert_true(ctl_proto_ping_budget_ms(&req) + CTL_TIMEOUT_MS < 0x7fffffff);
+	req.cmd = CTL_CMD_RESOLVE;
+	assert_int_equal(ctl_proto_ping_budget_ms(&req), 0);
 }
 
 static void test_format_ok(void **state)
@@ -437,7 +552,8 @@ int main(void)
 	        cmocka_unit_test(test_request_limits), cmocka_unit_test(test_request_format),
 	        cmocka_unit_test(test_format_ok),      cmocka_unit_test(test_format_error),
 	        cmocka_unit_test(test_parse_response), cmocka_unit_test(test_roundtrip_answer),
-	        cmocka_unit_test(test_strerror),
+	        cmocka_unit_test(test_strerror),       cmocka_unit_test(test_ping_request),
+	        cmocka_unit_test(test_ping_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,8 +33,18 @@ enum resolve_mode {
 	RESOLVE_REFUSE, /* return -ENOENT without taking it */
 };
 
+enum ping_mode {
+	PING_REPLIES, /* answer at once: 2 of 3 replies */
+	PING_SILENT,  /* answer at once: no reply */
+	PING_NO_PATH, /* answer at once: the daemon's "no path" */
+	PING_HOLD,    /* keep the reply */
+};
+
 struct fake {
 	uv_loop_t loop;
+	enum ping_mode ping_mode;
+	struct ctl_ping ping; /* the last one asked for, fqdn in pinged */
+	char pinged[CTL_NAME_MAX + 1];
 	struct ctl *ctl;
 	struct ctl_options opt;
 	char dir[64];
@@ -89,7 +99,7 @@ static int fake_peers(void *ctx, json_t *result)
 	json_t *p = json_pack("[{s:s, s:s, s:n, s:s, s:{s:s, s:s}, s:f, s:i, s:i}, "
 	                      "{s:n, s:s, s:n, s:s, s:{s:s, s:s}, s:n, s:i, s:i}]",
 	                      "name", "venus", "hit", "2001:2a::2", "lsi", "state", "ESTABLISHED",
-	                      "path", "type", "host", "remote", "192.0.2.2:10500", "rtt_ms", 1.25,
+	                      "path", "type", "host", "remote", "192.0.2.2:10500", "rtt_ms", 1.3,
 	                      "tx_bytes", 2048, "rx_bytes", 100, "name", "hit", "2001:2a::3", "lsi",
 	                      "state", "I1-SENT", "path", "type", "relay", "remote",
 	                      "[2001:db8::1]:10500", "rtt_ms", "tx_bytes", 0, "rx_bytes", 0);
@@ -121,6 +131,42 @@ static int fake_resolve(void *ctx, const char *fqdn, struct ctl_reply *reply)
 	}
 }
 
+static json_t *ping_json(const char *name, bool replies)
+{
+	if (!replies)
+		return json_pack("{s:s, s:s, s:n, s:{s:n, s:n}, s:i, s:i, s:[n, n], s:n, s:n, s:n}",
+		                 "name", name, "hit", "2001:2a:aa::1", "lsi", "path", "type",
+		                 "remote", "sent", 2, "received", 0, "rtt_ms", "rtt_min", "rtt_avg",
+		                 "rtt_max");
+	return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:i, s:i, s:[f, n, f], s:f, s:f, s:f}",
+	                 "name", name, "hit", "2001:2a:aa::1", "lsi", "100.64.0.7", "path", "type",
+	                 "host", "remote", "192.0.2.2:10500", "sent", 3, "received", 2, "rtt_ms",
+	                 0.375, 12.5, "rtt_min", 0.375, "rtt_avg", 6.4375, "rtt_max", 12.5);
+}
+
+static int fake_ping(void *ctx, const struct ctl_ping *ping, struct ctl_reply *reply)
+{
+	struct fake *f = ctx;
+	char msg[CTL_ERROR_MAX];
+
+	snprintf(f->pinged, sizeof(f->pinged), "%s", ping->fqdn);
+	f->ping = *ping;
+	f->ping.fqdn = f->pinged;
+	switch (f->ping_mode) {
+	case PING_REPLIES:
+	case PING_SILENT:
+		ctl_reply_send(reply, ping_json(ping->fqdn, f->ping_mode == PING_REPLIES));
+		return 0;
+	case PING_NO_PATH:
+		snprintf(msg, sizeof(msg), "no path to %s", ping->fqdn);
+		ctl_reply_error(reply, msg);
+		return 0;
+	default:
+		f->pending = reply;
+		return 0;
+	}
+}
+
 static int fake_join(void *ctx, struct ctl_reply *reply)
 {
 	struct fake *f = ctx;
@@ -142,6 +188,7 @@ static const struct ctl_handlers handlers = {
         .resolve = fake_resolve,
         .join = fake_join,
         .leave = fake_leave,
+        .ping = fake_ping,
 };
 
 /* ---- loop and client helpers ---- */
@@ -267,7 +314,8 @@ static int start(struct fake *f)
 	                                        .id = handlers.id,
 	                                        .resolve = handlers.resolve,
 	                                        .join = handlers.join,
-	                                        .leave = handlers.leave},
+	                                        .leave = handlers.leave,
+	                                        .ping = handlers.ping},
 	                 &f->ctl);
 }
 
@@ -524,6 +572,56 @@ static void test_timeout(void **state)
 	assert_true(run_until(f, no_connections, f));
 }
 
+static void test_ping_async(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+	uint64_t t0;
+
+	assert_string_equal(
+	        exchange(f, &c,
+	                 "{\"cmd\":\"ping\",\"name\":\"Venus\",\"count\":3,\"interval_ms\":500}\n"),
+	        "{\"ok\":true,\"name\":\"venus.example.internal\",\"hit\":\"2001:2a:aa::1\","
+	        "\"lsi\":\"100.64.0.7\",\"path\":{\"type\":\"host\",\"remote\":\"192.0.2.2:"
+	        "10500\"},\"sent\":3,\"received\":2,\"rtt_ms\":[0.375,null,12.5],\"rtt_min\":"
+	        "0.375,\"rtt_avg\":6.4375,\"rtt_max\":12.5}\n");
+	assert_string_equal(f->pinged, "venus.example.internal");
+	assert_int_equal(f->ping.count, 3);
+	assert_int_equal(f->ping.interval_ms, 500);
+	assert_int_equal(f->ping.timeout_ms, CTL_PING_TIMEOUT_DEFAULT);
+	f->ping_mode = PING_NO_PATH;
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"ping\",\"name\":\"a.b\"}\n"),
+	                    "{\"ok\":false,\"error\":\"no path to a.b\"}\n");
+	assert_int_equal(f->ping.count, CTL_PING_COUNT_DEFAULT);
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"ping\",\"name\":\"a\",\"count\":0}\n"),
+	                    "{\"ok\":false,\"error\":\"\\\"count\\\" must be an integer from "
+	                    "1 to 1000\"}\n");
+
+	/* A ping's connection lives as long as its arguments say, on top of
+	 * the server's own limit: 100 ms + 2 * 100 ms + 1 * 200 ms here. */
+	ctl_stop(f->ctl);
+	f->opt.timeout_ms = 100;
+	assert_int_equal(start(f), 0);
+	f->ping_mode = PING_HOLD;
+	t0 = now_ms();
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"ping\",\"name\":\"venus\",\"count\":2,\"interval_ms\":200,"
+	                "\"timeout_ms\":100}\n");
+	assert_true(run_until(f, have_pending, f));
+	spin(f, 300);
+	client_pump(&c);
+	assert_int_equal(c.len, 0);
+	assert_false(ctl_reply_cancelled(f->pending));
+	assert_true(run_until(f, client_done, &c));
+	client_close(&c);
+	assert_true(now_ms() - t0 >= 495);
+	assert_string_equal(c.buf, "{\"ok\":false,\"error\":\"timed out\"}\n");
+	/* The pinger learns it through ctl_reply_cancelled. */
+	assert_true(ctl_reply_cancelled(f->pending));
+	ctl_reply_send(f->pending, ping_json("venus", true));
+	f->pending = NULL;
+}
+
 static void test_busy(void **state)
 {
 	struct fake *f = *state;
@@ -733,7 +831,7 @@ static void test_cli_peers(void **state)
 	        out,
 	        "NAME   HIT         LSI  STATE        PATH                       RTT     TX       "
 	        "RX\n"
-	        "venus  2001:2a::2  -    ESTABLISHED  host 192.0.2.2:10500       1.2 ms  2.0 KiB  "
+	        "venus  2001:2a::2  -    ESTABLISHED  host 192.0.2.2:10500       1.3 ms  2.0 KiB  "
 	        "100 B\n"
 	        "-      2001:2a::3  -    I1-SENT      relay [2001:db8::1]:10500  -       0 B      "
 	        "0 B\n");
@@ -742,6 +840,8 @@ static void test_cli_peers(void **state)
 	assert_true(json_is_array(got));
 	assert_int_equal(json_array_size(got), 2);
 	json_decref(got);
+	/* Reals as a person writes them, not the 17 digits of the double. */
+	assert_non_null(strstr(out, "\"rtt_ms\": 1.3,\n"));
 }
 
 static void test_cli_resolve(void **state)
@@ -763,6 +863,101 @@ static void test_cli_resolve(void **state)
 	assert_string_equal(err, "idloc: resolve nobody: not found\n");
 	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "resolve", "no..body", NULL), 2);
 	assert_non_null(strstr(err, "invalid name 'no..body'"));
+}
+
+static void test_cli_ping(void **state)
+{
+	struct fake *f = *state;
+	json_t *got, *want;
+	char conf[192], *out, *err;
+	FILE *fp;
+
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-c", "3", NULL), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(
+	        out, "PING venus.example.internal (2001:2a:aa::1), LSI 100.64.0.7, path host "
+	             "192.0.2.2:10500\n"
+	             "reply from venus.example.internal (2001:2a:aa::1): seq=1 time=0.375 ms\n"
+	             "reply from venus.example.internal (2001:2a:aa::1): seq=3 time=12.5 ms\n"
+	             "--- venus.example.internal ping statistics ---\n"
+	             "3 sent, 2 received, 33% loss\n"
+	             "rtt min/avg/max = 0.375/6.438/12.500 ms\n");
+	assert_string_equal(f->pinged, "venus.example.internal");
+	assert_int_equal(f->ping.count, 3);
+	assert_int_equal(f->ping.interval_ms, CTL_PING_INTERVAL_DEFAULT);
+	assert_int_equal(f->ping.timeout_ms, CTL_PING_TIMEOUT_DEFAULT);
+
+	/* Seconds as ping(8) takes them; options before or after the name. */
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "-i", "0.25", "-W", "2.5",
+	                       "mars.example.internal.", NULL),
+	                 0);
+	assert_string_equal(f->pinged, "mars.example.internal");
+	assert_int_equal(f->ping.count, CTL_PING_COUNT_DEFAULT);
+	assert_int_equal(f->ping.interval_ms, 250);
+	assert_int_equal(f->ping.timeout_ms, 2500);
+
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "--json", NULL), 0);
+	got = json_loads(out, 0, NULL);
+	want = ping_json("venus.example.internal", true);
+	assert_non_null(got);
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+
+	/* The global -c is the config, the command's -c the count. */
+	snprintf(conf, sizeof(conf), "%s/idloc.conf", f->dir);
+	fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fprintf(fp, "[peer]\ncontrol = %s\n", f->path);
+	fclose(fp);
+	assert_int_equal(idloc(f, &out, &err, "-c", conf, "ping", "venus", "-c", "7", NULL), 0);
+	assert_int_equal(f->ping.count, 7);
+	unlink(conf);
+
+	/* No reply at all: the summary, and exit 1 with a word on stderr. */
+	f->ping_mode = PING_SILENT;
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-c", "2", NULL), 1);
+	assert_string_equal(out, "PING venus.example.internal (2001:2a:aa::1)\n"
+	                         "--- venus.example.internal ping statistics ---\n"
+	                         "2 sent, 0 received, 100% loss\n");
+	assert_string_equal(err, "idloc: ping venus: no reply\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "--json", NULL), 1);
+	assert_non_null(strstr(out, "\"received\": 0"));
+	f->ping_mode = PING_NO_PATH;
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", NULL), 1);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "idloc: ping venus: no path to venus.example.internal\n");
+
+	/* Usage errors never reach the daemon. */
+	f->pinged[0] = '\0';
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", NULL), 2);
+	assert_non_null(strstr(err, "'ping' needs NAME"));
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-c", "0", NULL), 2);
+	assert_non_null(strstr(err, "invalid count '0': expected 1 to 1000"));
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-c", "1001", NULL),
+	                 2);
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-c", "3x", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-c", "-3", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-i", "0.1", NULL),
+	                 2);
+	assert_non_null(strstr(err, "invalid interval '0.1': expected 0.2 to 10 seconds"));
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-i", "nan", NULL),
+	                 2);
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-W", "61", NULL), 2);
+	assert_non_null(strstr(err, "invalid timeout '61': expected 0.1 to 60 seconds"));
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "venus", "-W", NULL), 2);
+	assert_non_null(strstr(err, "option '-W' needs an argument"));
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "ping", "a..b", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "status", "-c", "3", NULL), 2);
+	assert_non_null(strstr(err, "unknown option '-c' for 'status'"));
+	assert_string_equal(f->pinged, "");
+
+	assert_int_equal(idloc(f, &out, &err, "ping", "--help", NULL), 0);
+	assert_non_null(strstr(out, "Usage: idloc [-s SOCKET] [-c CONFIG] ping NAME [-c N] "
+	                            "[-i SECONDS] [-W SECONDS] [--json]"));
+	assert_non_null(strstr(out, "  -c N "));
+	assert_int_equal(idloc(f, &out, &err, "--help", NULL), 0);
+	assert_non_null(strstr(out, "  ping     NAME  measure the round trip to a peer\n"));
 }
 
 static void test_cli_join_leave(void **state)
@@ -823,6 +1018,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_resolve_async, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_early_disconnect, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_timeout, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_ping_async, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_busy, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_join_leave_rights, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_missing_handler, setup_started, teardown),
@@ -831,6 +1027,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_cli_status, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_cli_peers, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_cli_resolve, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_ping, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_cli_join_leave, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_cli_config_and_errors, setup_started,
 	                                        teardown),

@@ -561,6 +561,38 @@ static void test_no_usable_address(void **state)
 	env_done(&e);
 }
 
+/* Without a configured list the host addresses come from the interfaces
+ * (what the daemon does): loopback, allowed here, must be among them. Host
+ * gathering sends nothing, so binding on the machine's other addresses is
+ * harmless. */
+static void test_gather_from_interfaces(void **state)
+{
+	struct env e;
+	struct ice_config c;
+	struct ice_candidate got[32];
+	bool lo = false;
+	size_t n;
+
+	(void)state;
+	env_init(&e);
+	c = base_config(&e.a, true);
+	c.local_addrs = NULL;
+	c.n_local_addrs = 0;
+	assert_int_equal(ice_new(e.g, &c, &ops, &e.a, &e.a.ice), 0);
+	assert_int_equal(ice_gather(e.a.ice), 0);
+	for (int i = 0; i < 200 && ice_state(e.a.ice) != ICE_STATE_GATHERED; i++)
+		assert_true(uv_run(&e.loop, UV_RUN_NOWAIT) >= 0);
+	n = ice_local_candidates(e.a.ice, got, 32);
+	for (size_t i = 0; i < n; i++) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&got[i].addr;
+
+		lo |= got[i].addr.ss_family == AF_INET &&
+		      s->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+	}
+	assert_true(lo);
+	env_done(&e);
+}
+
 static void put4(struct ice_candidate *c, const char *ip, uint16_t port)
 {
 	struct sockaddr_in *s = (struct sockaddr_in *)&c->addr;
@@ -648,10 +680,15 @@ static void test_remote_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_credentials),          cmocka_unit_test(test_bad_config),
-	        cmocka_unit_test(test_no_usable_address),    cmocka_unit_test(test_remote_filter),
-	        cmocka_unit_test(test_connect_and_exchange), cmocka_unit_test(test_restart),
-	        cmocka_unit_test(test_free_in_callbacks),    cmocka_unit_test(test_failure),
+	        cmocka_unit_test(test_credentials),
+	        cmocka_unit_test(test_bad_config),
+	        cmocka_unit_test(test_no_usable_address),
+	        cmocka_unit_test(test_remote_filter),
+	        cmocka_unit_test(test_gather_from_interfaces),
+	        cmocka_unit_test(test_connect_and_exchange),
+	        cmocka_unit_test(test_restart),
+	        cmocka_unit_test(test_free_in_callbacks),
+	        cmocka_unit_test(test_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
