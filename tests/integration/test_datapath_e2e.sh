@@ -178,6 +178,12 @@ check "ping mars -> venus (LSI)" ns_exec mars ping -4 -c 3 -W 3 "venus.$DOMAIN"
 check "ping venus -> mars (HIT)" ns_exec venus ping -6 -c 3 -W 3 "mars.$DOMAIN"
 check "ping mars -> venus (HIT)" ns_exec mars ping -6 -c 3 -W 3 "venus.$DOMAIN"
 
+unreachable()
+{
+	ns_exec venus ping -4 -c 1 -W 3 "$1" 2>&1 | grep -q 'Destination Host Unreachable'
+}
+check "an LSI nobody owns answers ICMP host unreachable" unreachable 100.64.0.77
+
 want=$(sha256sum <"$TEST_TMP/www/big.bin" | cut -d' ' -f1)
 ns_exec venus curl -4 -sS --max-time 300 -o "$TEST_TMP/venus/big.bin" "http://mars.$DOMAIN/big.bin" || true
 got=$(sha256sum <"$TEST_TMP/venus/big.bin" 2>/dev/null | cut -d' ' -f1 || true)
