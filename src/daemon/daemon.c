@@ -34,6 +34,7 @@
 #include "daemon/locator.h"
 #include "daemon/mesh.h"
 #include "daemon/peers.h"
+#include "daemon/pinger.h"
 #include "daemon/pipes.h"
 #include "hip/bex.h"
 #include "hip/wire.h"
@@ -78,6 +79,7 @@ struct daemon {
 	struct pipes *pipes;
 	struct mesh *mesh;
 	struct dnsserver *dns;
+	struct pinger *pinger;
 	struct ctl *ctl;
 	struct answers answers;
 	struct datapath dp;
@@ -404,6 +406,7 @@ static void begin_shutdown(struct daemon *d)
 	uv_poll_stop(&d->tun_poll);
 	ctl_stop(d->ctl);
 	d->ctl = NULL;
+	pinger_stop(d->pinger);
 	mesh_stop(d->mesh);
 	/* hip_host_foreach callbacks must not change the association list, so
 	 * collect first, then close. */
@@ -746,6 +749,17 @@ static void mesh_hip_changed(void *ctx)
 	hip_rearm(ctx);
 }
 
+/* Decrypted payloads for the daemon itself: replies to our echo requests,
+ * overlay messages; the rest goes on to the TUN. */
+static bool local_input(void *ctx, const struct hit *from, uint8_t nh, const uint8_t *payload,
+                        size_t len, uint64_t now)
+{
+	struct daemon *d = ctx;
+
+	return pinger_input(d->pinger, from, nh, payload, len, now) ||
+	       mesh_local(d->mesh, from, nh, payload, len, now);
+}
+
 /* The overlay on top of the engine; its messages come in through the data
  * path's local delivery hook. */
 static int start_mesh(struct daemon *d)
@@ -763,8 +777,29 @@ static int start_mesh(struct daemon *d)
 
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "overlay setup failed");
-	d->dp.io.local = mesh_local;
-	d->dp.io.local_ctx = d->mesh;
+	d->dp.io.local = local_input;
+	d->dp.io.local_ctx = d;
+	return 0;
+}
+
+/* `idloc ping`: echo requests through the associations. */
+static int start_pinger(struct daemon *d)
+{
+	struct pinger_io io = {
+	        .loop = &d->loop,
+	        .mesh = d->mesh,
+	        .dp = &d->dp,
+	        .pipes = d->pipes,
+	        .hip = d->hip,
+	        .idmap = d->idmap,
+	        .own = d->hit,
+	        .hip_changed = mesh_hip_changed,
+	        .ctx = d,
+	};
+	int r = pinger_new(&io, &d->pinger);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "ping setup failed");
 	return 0;
 }
 
@@ -818,6 +853,7 @@ static int start_ctl(struct daemon *d)
 	        .idmap = d->idmap,
 	        .pipes = d->pipes,
 	        .mesh = d->mesh,
+	        .pinger = d->pinger,
 	        .started_s = mesh_clock_ms() / 1000,
 	};
 	answers_handlers(&d->answers, &h);
@@ -885,6 +921,9 @@ int daemon_start(struct daemon *d)
 	r = start_mesh(d);
 	if (r < 0)
 		goto err_pipes;
+	r = start_pinger(d);
+	if (r < 0)
+		goto err_mesh;
 	r = start_dns(d);
 	if (r < 0)
 		goto err_mesh;
@@ -901,12 +940,14 @@ int daemon_start(struct daemon *d)
 	return 0;
 
 err_handles:
+	pinger_stop(d->pinger);
 	mesh_stop(d->mesh);
 	close_handles(d);
 	uv_run(&d->loop, UV_RUN_DEFAULT); /* completes the closes */
 err_mesh:
 	dnsserver_stop(d->dns);
 	d->mesh = mesh_free(d->mesh);
+	d->pinger = pinger_free(d->pinger);
 	d->dns = dnsserver_free(d->dns);
 err_pipes:
 	stop_pipes(d);
@@ -936,6 +977,7 @@ int daemon_run(struct daemon *d)
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	/* Everything below runs with the handles closed. */
 	d->mesh = mesh_free(d->mesh);
+	d->pinger = pinger_free(d->pinger);
 	d->dns = dnsserver_free(d->dns); /* after the overlay: no lookup can end now */
 	d->hip = hip_host_free(d->hip);  /* DESTROYED events drop the peers */
 	d->peers = peers_free(d->peers);
@@ -962,12 +1004,14 @@ struct daemon *daemon_free(struct daemon *d)
 	if (d->loop_ready) {
 		ctl_stop(d->ctl);
 		d->ctl = NULL;
+		pinger_stop(d->pinger);
 		mesh_stop(d->mesh);
 		close_handles(d);
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 		(void)uv_loop_close(&d->loop);
 	}
 	d->mesh = mesh_free(d->mesh);
+	d->pinger = pinger_free(d->pinger);
 	d->dns = dnsserver_free(d->dns);
 	d->hip = hip_host_free(d->hip);
 	d->peers = peers_free(d->peers);

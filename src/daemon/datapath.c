@@ -197,7 +197,9 @@ static bool parse_ipv4(struct datapath *dp, uint8_t *pkt, size_t len, struct out
 	if (ip.dst == dp->io.resolver && dp->io.dns &&
 	    dp->io.dns(dp->io.dns_ctx, pkt, o->pkt_len, now))
 		return false;
-	if (!dp->io.idmap || !idmap_in_prefix(dp->io.idmap, ip.dst)) {
+	/* Outside the prefix, or its network, broadcast or resolver address:
+	 * not a peer, and no ICMP error answers a broadcast. */
+	if (!dp->io.idmap || !idmap_lsi_usable(dp->io.idmap, ip.dst)) {
 		dp->stats.tun_not_ours++;
 		return false;
 	}

@@ -423,7 +423,7 @@ static void on_resolved(void *arg, enum ovl_status st, const struct ovl_record *
 		arm(p);
 		return;
 	}
-	e = enter_peer(r, rec->name);
+	e = enter_peer(r, rec->name ? rec->name : r->fqdn);
 	if (e < 0) {
 		finish(r, e);
 		arm(p);

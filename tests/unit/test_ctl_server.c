@@ -99,7 +99,7 @@ static int fake_peers(void *ctx, json_t *result)
 	json_t *p = json_pack("[{s:s, s:s, s:n, s:s, s:{s:s, s:s}, s:f, s:i, s:i}, "
 	                      "{s:n, s:s, s:n, s:s, s:{s:s, s:s}, s:n, s:i, s:i}]",
 	                      "name", "venus", "hit", "2001:2a::2", "lsi", "state", "ESTABLISHED",
-	                      "path", "type", "host", "remote", "192.0.2.2:10500", "rtt_ms", 1.3,
+	                      "path", "type", "host", "remote", "192.0.2.2:10500", "rtt_ms", 1.1,
 	                      "tx_bytes", 2048, "rx_bytes", 100, "name", "hit", "2001:2a::3", "lsi",
 	                      "state", "I1-SENT", "path", "type", "relay", "remote",
 	                      "[2001:db8::1]:10500", "rtt_ms", "tx_bytes", 0, "rx_bytes", 0);
@@ -831,7 +831,7 @@ static void test_cli_peers(void **state)
 	        out,
 	        "NAME   HIT         LSI  STATE        PATH                       RTT     TX       "
 	        "RX\n"
-	        "venus  2001:2a::2  -    ESTABLISHED  host 192.0.2.2:10500       1.3 ms  2.0 KiB  "
+	        "venus  2001:2a::2  -    ESTABLISHED  host 192.0.2.2:10500       1.1 ms  2.0 KiB  "
 	        "100 B\n"
 	        "-      2001:2a::3  -    I1-SENT      relay [2001:db8::1]:10500  -       0 B      "
 	        "0 B\n");
@@ -841,7 +841,7 @@ static void test_cli_peers(void **state)
 	assert_int_equal(json_array_size(got), 2);
 	json_decref(got);
 	/* Reals as a person writes them, not the 17 digits of the double. */
-	assert_non_null(strstr(out, "\"rtt_ms\": 1.3,\n"));
+	assert_non_null(strstr(out, "\"rtt_ms\": 1.1,\n"));
 }
 
 static void test_cli_resolve(void **state)

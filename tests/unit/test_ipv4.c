@@ -620,7 +620,8 @@ static size_t mk6(uint8_t *b, uint8_t nh, const uint8_t *ext, size_t elen, size_
 	b[7] = 64;
 	b[8] = 0x20, b[9] = 0x01, b[11] = 0x20, b[23] = 1;
 	b[24] = 0x20, b[25] = 0x01, b[27] = 0x21, b[39] = 2;
-	memcpy(b + 40, ext, elen);
+	if (elen)
+		memcpy(b + 40, ext, elen);
 	sum = ref_add(0, b + 8, 32) + 6 + (uint32_t)tl;
 	store_be16(b + off + 16, ref_fold(ref_add(sum, b + off, tl)));
 	*tcp_off = off;

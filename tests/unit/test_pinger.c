@@ -541,6 +541,25 @@ static void test_path_lost_midway(void **state)
 	assert_true(f->rtt[2] >= 0);
 }
 
+static void test_last_send_fails(void **state)
+{
+	struct fake *f = *state;
+	uint64_t t0;
+
+	assert_int_equal(start(f, 2, 200, 2000), 0);
+	answer_lookup(f, 0, OVL_OK, &mars);
+	t0 = mono_ms();
+	assert_true(reply_to(f, 0, 1));
+	f->path_up = false;
+	/* The last could not go and every one sent is answered: no wait. */
+	assert_true(run_until(f, done_n, 1));
+	assert_true(mono_ms() - t0 < 1000);
+	assert_int_equal(f->err, 0);
+	assert_int_equal(f->n_sent_res, 1);
+	assert_int_equal(f->received, 1);
+	assert_true(f->rtt[1] < 0);
+}
+
 static void test_lookup_failures(void **state)
 {
 	struct fake *f = *state;
@@ -769,6 +788,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_ping_waits_for_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ping_no_path, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_path_lost_midway, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_last_send_fails, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_lookup_failures, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_lookup_too_slow, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
