@@ -189,6 +189,15 @@ ns_exec venus curl -4 -sS --max-time 300 -o "$TEST_TMP/venus/big.bin" "http://ma
 got=$(sha256sum <"$TEST_TMP/venus/big.bin" 2>/dev/null | cut -d' ' -f1 || true)
 check "$BIG_MB MB over the LSI arrive intact" test "$want" = "$got"
 
+check "idloc ping mars measures the round trip through the association" ctl venus ping mars -c 2
+rtt_known()
+{
+	ctl venus peers --json | python3 -c '
+import json, sys
+sys.exit(0 if any(p["hit"] == sys.argv[1] and p["rtt_ms"] is not None for p in json.load(sys.stdin)) else 1)' "$mars_hit"
+}
+check "idloc peers shows mars's rtt_ms" rtt_known
+
 read -r state ptype pname plsi < <(peer_state venus "$mars_hit")
 check "venus lists mars ESTABLISHED (state $state)" test "$state" = ESTABLISHED
 check "venus shows mars's path type (${ptype})" bash -c "[[ $ptype =~ ^(host|srflx|prflx|relay)$ ]]"

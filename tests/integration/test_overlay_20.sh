@@ -22,6 +22,7 @@ IDLOCD=${IDLOCD:?set IDLOCD to the idlocd binary}
 IDLOC=${IDLOC:?set IDLOC to the idloc binary}
 N=${IDLOC_OVERLAY_NODES:-20}
 DOMAIN=test.internal
+IDLE_S=8
 
 require_root
 require_cmd ip python3
@@ -41,6 +42,8 @@ conf()
 		printf '[tun]\ndevice = idl%s\n' "$i"
 		# Nothing leaves the test's namespaces: no upstream DNS.
 		printf '[dns]\nupstream = none\nconfigure = none\n'
+		# Pipes close soon when idle, so the test sees one close and reopen.
+		printf '[hip]\nidle-timeout = %s\n' "$IDLE_S"
 	} >"$TEST_TMP/p$i/idloc.conf"
 }
 
@@ -172,6 +175,11 @@ for p in json.load(sys.stdin):
 sys.exit(1)' "${hit[$2]}"
 }
 
+pipe_closed()
+{
+	! pipe_up "$@"
+}
+
 # A packet to a HIT we have no association with: the base exchange is routed
 # hop by hop through the overlay (ICE candidates inside I2/R2), ICE finds the
 # path, and the ping goes through the new pipe.
@@ -180,6 +188,11 @@ if read -r pi pj < <(unassociated); then
 		ns_exec "p$pi" ping -6 -c 3 -i 0.5 -w 20 "${hit[pj]}"
 	check "p$pi lists p$pj ESTABLISHED with an ICE path" pipe_up "$pi" "$pj"
 	check "p$pj lists p$pi ESTABLISHED with an ICE path" pipe_up "$pj" "$pi"
+	# Idle for longer than idle-timeout: closed; the next packet reopens it.
+	sleep $((IDLE_S * 2 + 2))
+	check "the idle pipe p$pi -> p$pj was closed" pipe_closed "$pi" "$pj"
+	check "the next packet reopens it" ns_exec "p$pi" ping -6 -c 2 -i 0.5 -w 20 "${hit[pj]}"
+	check "idloc ping p$pj from p$pi measures the round trip" ctl "$pi" ping "p$pj" -c 2
 else
 	echo "every pair is associated already: no pipe to test"
 fi
