@@ -513,6 +513,16 @@ static int parse_max_retransmits(struct config *cfg, const char *v, char *why, s
 	return 0;
 }
 
+static int parse_keepalive(struct config *cfg, const char *v, char *why, size_t n)
+{
+	uint32_t s;
+
+	if (parse_range(v, 1, 600, &s) < 0)
+		return invalid(why, n, v, "is not a keepalive interval (1-600 s)");
+	cfg->keepalive_ms = (uint64_t)s * 1000;
+	return 0;
+}
+
 static int parse_idle_timeout(struct config *cfg, const char *v, char *why, size_t n)
 {
 	uint32_t s;
@@ -541,6 +551,7 @@ static const struct key keys[] = {
         {"peer", "port", parse_port, NULL},
         {"peer", "state-dir", parse_state_dir, NULL},
         {"peer", "control", parse_control, NULL},
+        {"peer", "keepalive-interval", parse_keepalive, NULL},
         {"tun", "device", parse_device, NULL},
         {"tun", "lsi-prefix", parse_lsi_prefix, NULL},
         {"tun", "mtu", parse_mtu, NULL},
@@ -596,6 +607,7 @@ void config_init(struct config *cfg)
 	        .retransmit_ms = 1000,
 	        .max_retransmits = 5,
 	        .idle_timeout_ms = 600 * 1000,
+	        .keepalive_ms = 15 * 1000,
 	};
 }
 

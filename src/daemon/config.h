@@ -99,6 +99,7 @@ struct config {
 	uint64_t retransmit_ms;
 	unsigned max_retransmits;
 	uint64_t idle_timeout_ms; /* a pipe without traffic this long is closed; 0: never */
+	uint64_t keepalive_ms;    /* [peer] keepalive-interval: NAT bindings kept this often */
 	/* [debug] */
 	char key_log[CONFIG_PATH_MAX + 1]; /* "" = off */
 

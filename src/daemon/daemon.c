@@ -29,6 +29,7 @@
 #include "daemon/ctl.h"
 #include "daemon/datapath.h"
 #include "daemon/dnsserver.h"
+#include "daemon/iceconf.h"
 #include "daemon/idmap.h"
 #include "daemon/keylog.h"
 #include "daemon/locator.h"
@@ -54,6 +55,8 @@ enum {
 	H_TUN = 1U << 3,
 	H_HIP_TIMER = 1U << 4,
 	H_STOP_TIMER = 1U << 6,
+	H_KEEPALIVE_TIMER = 1U << 7,
+	H_PIPE_TIMER = 1U << 8,
 };
 
 struct daemon {
@@ -63,7 +66,9 @@ struct daemon {
 	unsigned handles; /* H_* of initialised handles */
 	uv_signal_t sigint, sigterm;
 	uv_poll_t udp_poll, tun_poll;
-	uv_timer_t hip_timer, stop_timer;
+	uv_timer_t hip_timer, stop_timer, keepalive_timer, pipe_timer;
+	struct hit want_pipe[16]; /* overlay contacts to reach through pipes */
+	size_t n_want_pipe;
 	bool stopping;
 
 	struct identity *id;
@@ -77,6 +82,7 @@ struct daemon {
 	struct idmap *idmap;
 	struct gloop *gloop;
 	struct pipes *pipes;
+	struct iceconf *iceconf;
 	struct mesh *mesh;
 	struct dnsserver *dns;
 	struct pinger *pinger;
@@ -301,6 +307,14 @@ static void on_hip_timer(uv_timer_t *t)
 		check_stopped(d);
 }
 
+static void on_keepalive_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (!d->stopping && datapath_keepalive(&d->dp, d->cfg.keepalive_ms, now_ms(d)))
+		hip_rearm(d);
+}
+
 /* ---- the data path's fds ---- */
 
 static void on_tun(uv_poll_t *h, int status, int events)
@@ -343,6 +357,8 @@ static void close_handles(struct daemon *d)
 	        {H_TUN, (uv_handle_t *)&d->tun_poll},
 	        {H_HIP_TIMER, (uv_handle_t *)&d->hip_timer},
 	        {H_STOP_TIMER, (uv_handle_t *)&d->stop_timer},
+	        {H_KEEPALIVE_TIMER, (uv_handle_t *)&d->keepalive_timer},
+	        {H_PIPE_TIMER, (uv_handle_t *)&d->pipe_timer},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(hs); i++) {
@@ -531,7 +547,7 @@ static int start_handles(struct daemon *d)
 
 	d->sigint.data = d->sigterm.data = d;
 	d->udp_poll.data = d->tun_poll.data = d;
-	d->hip_timer.data = d->stop_timer.data = d;
+	d->hip_timer.data = d->stop_timer.data = d->keepalive_timer.data = d->pipe_timer.data = d;
 	if ((r = uv_signal_init(&d->loop, &d->sigint)) < 0)
 		goto fail;
 	d->handles |= H_SIGINT;
@@ -550,6 +566,16 @@ static int start_handles(struct daemon *d)
 	if ((r = uv_timer_init(&d->loop, &d->stop_timer)) < 0)
 		goto fail;
 	d->handles |= H_STOP_TIMER;
+	if ((r = uv_timer_init(&d->loop, &d->keepalive_timer)) < 0)
+		goto fail;
+	d->handles |= H_KEEPALIVE_TIMER;
+	if ((r = uv_timer_init(&d->loop, &d->pipe_timer)) < 0)
+		goto fail;
+	d->handles |= H_PIPE_TIMER;
+	/* A third of the interval: no peer goes more than 4/3 of it unheard. */
+	if ((r = uv_timer_start(&d->keepalive_timer, on_keepalive_timer, d->cfg.keepalive_ms / 3,
+	                        d->cfg.keepalive_ms / 3)) < 0)
+		goto fail;
 	if ((r = uv_signal_start(&d->sigint, on_signal, SIGINT)) < 0 ||
 	    (r = uv_signal_start(&d->sigterm, on_signal, SIGTERM)) < 0 ||
 	    (r = uv_poll_start(&d->udp_poll, UV_READABLE, on_udp)) < 0 ||
@@ -701,6 +727,46 @@ static void pipe_hip_changed(void *ctx)
 	hip_rearm(ctx);
 }
 
+static void pipe_up(void *ctx, const struct hit *peer)
+{
+	struct daemon *d = ctx;
+
+	mesh_path_up(d->mesh, peer);
+	hip_rearm(d);
+}
+
+static void on_pipe_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	char h[HIT_STRLEN];
+
+	for (size_t i = 0; i < d->n_want_pipe; i++) {
+		int r = d->pipes ? pipes_connect(d->pipes, &d->want_pipe[i], now_ms(d)) : -ENOTSUP;
+
+		if (r < 0 && r != -EHOSTUNREACH)
+			log_errno(LOG_INFO, r, "pipe to %s: cannot start",
+			          hit_format(&d->want_pipe[i], h));
+	}
+	d->n_want_pipe = 0;
+	hip_rearm(d);
+}
+
+/* The overlay could not reach a contact directly: a pipe through it. Not
+ * from inside the engine's event callback that reports the failure: at the
+ * next turn of the loop. */
+static int mesh_want_pipe(void *ctx, const struct hit *peer)
+{
+	struct daemon *d = ctx;
+
+	if (!d->pipes || !(d->handles & H_PIPE_TIMER))
+		return -ENOTSUP;
+	if (d->n_want_pipe == ARRAY_SIZE(d->want_pipe))
+		return -EBUSY;
+	d->want_pipe[d->n_want_pipe++] = *peer;
+	uv_timer_start(&d->pipe_timer, on_pipe_timer, 0, 0);
+	return 0;
+}
+
 /* libnice's GLib context on our loop, and the pipes that use it. */
 static int start_pipes(struct daemon *d)
 {
@@ -718,6 +784,7 @@ static int start_pipes(struct daemon *d)
 	        .flush = pipe_flush,
 	        .unreachable = pipe_unreachable,
 	        .received = pipe_received,
+	        .up = pipe_up,
 	};
 	int r = gloop_new(&d->loop, &d->gloop);
 
@@ -725,7 +792,10 @@ static int start_pipes(struct daemon *d)
 		return log_errno(LOG_ERR, r, "GLib main context for ICE");
 	io.gloop = d->gloop;
 	r = pipes_new(&pc, &io, &d->pipes);
+	if (r == 0)
+		r = iceconf_start(&d->loop, &d->cfg, d->pipes, &d->iceconf);
 	if (r < 0) {
+		d->pipes = pipes_free(d->pipes);
 		gloop_free(d->gloop);
 		d->gloop = NULL;
 		return log_errno(LOG_ERR, r, "pipes setup failed");
@@ -739,6 +809,7 @@ static int start_pipes(struct daemon *d)
 static void stop_pipes(struct daemon *d)
 {
 	d->dp.io.pipes = NULL;
+	d->iceconf = iceconf_free(d->iceconf);
 	d->pipes = pipes_free(d->pipes);
 	gloop_free(d->gloop);
 	d->gloop = NULL;
@@ -771,6 +842,7 @@ static int start_mesh(struct daemon *d)
 	        .hip = d->hip,
 	        .dp = &d->dp,
 	        .hip_changed = mesh_hip_changed,
+	        .want_pipe = mesh_want_pipe,
 	        .ctx = d,
 	};
 	int r = mesh_new(&io, &d->mesh);

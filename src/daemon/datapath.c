@@ -20,6 +20,7 @@
 #define TUN_BURST         64 /* packets read per TUN wakeup */
 #define UDP_BURST_BATCHES 8  /* recvmmsg batches per UDP wakeup */
 #define REKEY_RETRY_MS    (10 * 1000)
+#define ESP_NH_NONE       59 /* RFC 4303 2.6: a dummy packet, discarded on receipt */
 
 void datapath_init(struct datapath *dp, const struct datapath_io *io)
 {
@@ -292,7 +293,8 @@ static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locat
 		                hit_format(&o->dst, h), strerror(-n));
 		return rekeying;
 	}
-	(void)transmit(dp, p, loc, dp->esp_buf, (size_t)n, now);
+	if (transmit(dp, p, loc, dp->esp_buf, (size_t)n, now) == 0)
+		p->last_tx = now;
 	return esp_sa_needs_rekey(&p->out) && request_rekey(dp, p, now);
 }
 
@@ -359,6 +361,29 @@ int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_he
 	           !(dp->io.pipes && pipes_up(dp->io.pipes, dst))))
 		return -ENOTCONN;
 	return esp_send(dp, p, hip_assoc_locator(a), &o, now) ? 1 : 0;
+}
+
+bool datapath_keepalive(struct datapath *dp, uint64_t interval, uint64_t now)
+{
+	bool rekeying = false;
+
+	for (size_t i = 0; i < peers_count(dp->io.peers); i++) {
+		struct peer *p = peers_get(dp->io.peers, i);
+		struct hip_assoc *a = p->assoc;
+		static const uint8_t none[1];
+		struct outbound o = {.dst = p->hit, .nh = ESP_NH_NONE, .payload = none};
+
+		if (!a || now - p->last_tx < interval ||
+		    hip_assoc_state(a) != HIP_STATE_ESTABLISHED)
+			continue;
+		if (locator_is_overlay(hip_assoc_locator(a)) &&
+		    !(dp->io.pipes && pipes_up(dp->io.pipes, &p->hit)))
+			continue;
+		if (esp_send(dp, p, hip_assoc_locator(a), &o, now))
+			rekeying = true;
+		dp->stats.keepalives_sent++;
+	}
+	return rekeying;
 }
 
 bool datapath_on_tun(struct datapath *dp, int status, uint64_t now)
@@ -501,6 +526,10 @@ static void esp_input(struct datapath *dp, const uint8_t *data, size_t len, cons
 	if (n < 0)
 		return;
 	esp_arrived(dp, p, o, now);
+	if (nh == ESP_NH_NONE) {
+		dp->stats.esp_keepalives++; /* a keepalive: its work is done */
+		return;
+	}
 	if (dp->io.local && dp->io.local(dp->io.local_ctx, &p->hit, nh, payload, (size_t)n, now))
 		return;
 	if (nh == IPV4_PROTO_IPIP) {

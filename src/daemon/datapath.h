@@ -66,6 +66,7 @@ struct datapath_stats {
 	uint64_t udp_short, udp_truncated, hip_dropped, esp_unknown_spi, esp_dropped;
 	uint64_t tun_not_ours, tun_bad, tun_foreign_src, tun_no_peer, tun_queued, tun_queue_full;
 	uint64_t tun_too_big, tun_write_err, udp_send_err, pipe_send_err, ipv4_refused;
+	uint64_t keepalives_sent, esp_keepalives;
 };
 
 /* Embedded in the daemon, so the buffers come with its one allocation and the
@@ -98,6 +99,12 @@ bool datapath_on_udp(struct datapath *dp, int status, uint64_t now);
  * timers); -ENOTCONN when there is no keyed association with dst. */
 int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_header,
                      const uint8_t *payload, size_t len, uint64_t now);
+/* Sends a keepalive (an ESP dummy packet, next header 59, RFC 4303 2.6) to
+ * every established peer we have sent nothing for interval ms: it keeps NAT
+ * bindings along the path open and tells the peer we are alive, for the
+ * price of one authenticated datagram the receiver discards. True when that
+ * asked the engine for a rekey. */
+bool datapath_keepalive(struct datapath *dp, uint64_t interval, uint64_t now);
 /* A packet a pipe held back, sent as if it came from the TUN now. True when
  * that asked the engine for a rekey. */
 bool datapath_tun_packet(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now);

@@ -173,15 +173,26 @@ static void pending_drop(struct mesh_pending *p)
 	*p = (struct mesh_pending){0};
 }
 
+/* Sends what waited for hit; keeps it when the association has no path yet
+ * (keyed through the overlay, its pipe still being set up). */
 static void pending_flush(struct mesh *m, const struct hit *hit)
 {
 	struct mesh_pending *p = pending_find(m, hit, false);
+	size_t i;
 
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
-		(void)send_now(m, hit, p->q[i].msg, p->q[i].len);
-	pending_drop(p);
+	for (i = 0; i < p->n; i++)
+		if (send_now(m, hit, p->q[i].msg, p->q[i].len) == -ENOTCONN)
+			break;
+	if (i == 0 && p->n)
+		return;
+	for (size_t k = 0; k < i; k++)
+		free(p->q[k].msg);
+	memmove(p->q, p->q + i, (p->n - i) * sizeof(p->q[0]));
+	p->n -= i;
+	if (p->n == 0)
+		pending_drop(p);
 }
 
 static int enqueue(struct mesh *m, const struct ovl_contact *to, const uint8_t *msg, size_t len)
@@ -529,6 +540,13 @@ void mesh_hip_event(struct mesh *m, struct hip_assoc *a, enum hip_event ev)
 		break;
 	case HIP_EVENT_FAILED: {
 		struct mesh_pending *p = pending_find(m, hit, false);
+
+		/* A direct exchange that found nobody (a peer behind a NAT that
+		 * filters us): what waits for it goes through a pipe instead,
+		 * set up through the overlay with ICE. */
+		if (p && !locator_is_overlay(hip_assoc_locator(a)) && m->io.want_pipe &&
+		    m->io.want_pipe(m->io.ctx, hit) == 0)
+			break;
 		if (p)
 			pending_drop(p);
 		ovl_id_from_hit(hit, &id);
@@ -693,6 +711,14 @@ int mesh_leave(struct mesh *m)
 	r = ovl_node_leave(m->node, mesh_clock_ms());
 	ovl_rearm(m);
 	return r;
+}
+
+void mesh_path_up(struct mesh *m, const struct hit *peer)
+{
+	if (!m || m->stopping)
+		return;
+	pending_flush(m, peer);
+	ovl_rearm(m);
 }
 
 int mesh_route_hip(struct mesh *m, const uint8_t *pkt, size_t len)

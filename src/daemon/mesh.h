@@ -30,6 +30,9 @@ struct mesh_io {
 	struct datapath *dp;
 	/* The HIP engine's timers may have changed (connects, sends). */
 	void (*hip_changed)(void *ctx);
+	/* Optional: asks for a pipe to peer (a direct base exchange failed);
+	 * 0 when one is being set up: mesh_path_up follows when it is up. */
+	int (*want_pipe)(void *ctx, const struct hit *peer);
 	void *ctx;
 };
 
@@ -57,6 +60,8 @@ const char *mesh_fqdn(const struct mesh *m);
 int mesh_join(struct mesh *m);
 int mesh_leave(struct mesh *m);
 /* Resolves a name: a single label gets the overlay domain appended. */
+/* The pipe to peer is up: overlay messages that waited for it go now. */
+void mesh_path_up(struct mesh *m, const struct hit *peer);
 /* Routes a HIP packet hop by hop to its Receiver HIT (the overlay locator). */
 int mesh_route_hip(struct mesh *m, const uint8_t *pkt, size_t len);
 int mesh_resolve(struct mesh *m, const char *name, ovl_lookup_cb cb, void *arg);

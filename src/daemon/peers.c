@@ -184,6 +184,7 @@ int peers_add(struct peers *ps, struct hip_assoc *a, const struct hit *hit,
 	p->hit = *hit;
 	p->assoc = a;
 	p->since = now;
+	p->last_tx = now;
 	p->rtt_ms = -1;
 	i = hit_lower(ps, hit);
 	memmove(&ps->by_hit[i + 1], &ps->by_hit[i], (ps->n - i) * sizeof(ps->by_hit[0]));

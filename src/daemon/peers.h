@@ -30,6 +30,7 @@ struct peer {
 	uint64_t prev_expires;
 	uint64_t rekey_next; /* no new rekey attempt before this; 0 after REKEYED */
 	uint64_t since;      /* when the first keys were installed */
+	uint64_t last_tx;    /* when we last sent it anything (keepalives) */
 	double rtt_ms;       /* last round trip measured (idloc ping); < 0: none yet */
 };
 

@@ -2,6 +2,7 @@
 /* pipes.c: on-demand pipes: a base exchange through the overlay, then ICE. */
 #include "daemon/pipes.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -37,6 +38,11 @@ struct pipe {
 
 struct pipes {
 	struct pipes_config cfg;
+	char stun_host[INET6_ADDRSTRLEN]; /* "" for none */
+	uint16_t stun_port;
+	char turn_host[PIPES_TURN_MAX][INET6_ADDRSTRLEN];
+	struct ice_turn turn[PIPES_TURN_MAX];
+	size_t n_turn;
 	struct pipes_io io;
 	struct pipe **v; /* unordered; PIPES_MAX at most */
 	size_t n, cap;
@@ -147,6 +153,8 @@ static void on_ice_selected(void *ctx, const struct ice_path *path)
 	        hit_format(&x->peer, h), first ? "up" : "moved", path->type,
 	        udp_addr_format((const struct sockaddr *)&path->remote, a));
 	pipes_flush(p, x, false);
+	if (first && p->io.up)
+		p->io.up(p->io.ctx, &x->peer);
 }
 
 static void pipe_fail(struct pipes *p, struct pipe *x, const char *why, uint64_t now);
@@ -183,10 +191,10 @@ static int agent_start(struct pipes *p, struct pipe *x, const struct hip_ice_par
 	        .controlling = ip->controlling,
 	        .ufrag = ip->local_ufrag,
 	        .pwd = ip->local_pwd,
-	        .stun_host = p->cfg.stun_host,
-	        .stun_port = p->cfg.stun_port,
-	        .turn = p->cfg.turn,
-	        .n_turn = p->cfg.n_turn,
+	        .stun_host = p->stun_host[0] ? p->stun_host : NULL,
+	        .stun_port = p->stun_port,
+	        .turn = p->turn,
+	        .n_turn = p->n_turn,
 	        .ignore_ifnames = ifnames,
 	        .n_ignore_ifnames = p->cfg.tun_name ? 1 : 0,
 	        .ignore_prefixes = &lsi,
@@ -436,6 +444,34 @@ int pipes_info(const struct pipes *p, const struct hit *peer, struct pipe_info *
 	ret->rx_bytes = x->rx_bytes;
 	ret->drops = x->drops;
 	ret->queued = x->nq;
+	return 0;
+}
+
+static bool numeric(const char *host)
+{
+	uint8_t buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+int pipes_set_servers(struct pipes *p, const char *stun_host, uint16_t stun_port,
+                      const struct ice_turn *turn, size_t n_turn)
+{
+	if (n_turn > PIPES_TURN_MAX ||
+	    (stun_host && (!numeric(stun_host) || strlen(stun_host) >= sizeof(p->stun_host))))
+		return -EINVAL;
+	for (size_t i = 0; i < n_turn; i++)
+		if (!turn[i].host || !numeric(turn[i].host) ||
+		    strlen(turn[i].host) >= sizeof(p->turn_host[i]))
+			return -EINVAL;
+	snprintf(p->stun_host, sizeof(p->stun_host), "%s", stun_host ? stun_host : "");
+	p->stun_port = stun_port;
+	for (size_t i = 0; i < n_turn; i++) {
+		snprintf(p->turn_host[i], sizeof(p->turn_host[i]), "%s", turn[i].host);
+		p->turn[i] = turn[i];
+		p->turn[i].host = p->turn_host[i];
+	}
+	p->n_turn = n_turn;
 	return 0;
 }
 

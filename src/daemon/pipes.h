@@ -41,12 +41,10 @@ enum pipe_state {
 	PIPE_FAILED,     /* waiting out the backoff */
 };
 
+#define PIPES_TURN_MAX 8
+
 struct pipes_config {
-	uint64_t idle_ms;      /* close a pipe without traffic this long (0: never) */
-	const char *stun_host; /* numeric address, or NULL */
-	uint16_t stun_port;
-	const struct ice_turn *turn;
-	size_t n_turn;
+	uint64_t idle_ms; /* close a pipe without traffic this long (0: never) */
 	/* Our own TUN: its device and its prefixes never make ICE candidates. */
 	const char *tun_name;
 	uint32_t lsi_prefix; /* host byte order */
@@ -68,6 +66,8 @@ struct pipes_io {
 	void (*unreachable)(void *ctx, const uint8_t *pkt, size_t len);
 	/* A datagram from the peer on its pipe (ESP, or HIP after a zero marker). */
 	void (*received)(void *ctx, const struct hit *peer, const uint8_t *data, size_t len);
+	/* Optional: the pipe to peer is up (first selected pair). */
+	void (*up)(void *ctx, const struct hit *peer);
 };
 
 /* What `idloc peers` shows about a pipe. */
@@ -98,6 +98,12 @@ int pipes_send(struct pipes *p, const struct hit *peer, const uint8_t *data, siz
 bool pipes_up(const struct pipes *p, const struct hit *peer);
 /* 0 and *ret for a peer with a pipe, -ENOENT otherwise. */
 int pipes_info(const struct pipes *p, const struct hit *peer, struct pipe_info *ret);
+
+/* The STUN server (numeric host, or NULL for none) and TURN servers (numeric
+ * hosts; user and pass must outlive the pipes) for agents created from now
+ * on. Copied. -EINVAL for more than PIPES_TURN_MAX or a bad address. */
+int pipes_set_servers(struct pipes *p, const char *stun_host, uint16_t stun_port,
+                      const struct ice_turn *turn, size_t n_turn);
 
 /* The peers that have a pipe (any state), up to cap; returns how many. */
 size_t pipes_list(const struct pipes *p, struct hit *out, size_t cap);
