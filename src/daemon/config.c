@@ -276,6 +276,31 @@ static int parse_control(struct config *cfg, const char *v, char *why, size_t n)
 	return 0;
 }
 
+/* A user name as useradd(8) accepts it: [a-z_][a-z0-9_-]*[$]?, at most 32. */
+static bool user_valid(const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len > CONFIG_USER_MAX || !(islower((unsigned char)v[0]) || v[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (!(islower(c) || isdigit(c) || c == '_' || c == '-' ||
+		      (c == '$' && i == len - 1)))
+			return false;
+	}
+	return true;
+}
+
+static int parse_user(struct config *cfg, const char *v, char *why, size_t n)
+{
+	if (!user_valid(v))
+		return invalid(why, n, v, "is not a user name");
+	strcpy(cfg->user, v);
+	return 0;
+}
+
 /* ---- [tun] ---- */
 
 static int parse_device(struct config *cfg, const char *v, char *why, size_t n)
@@ -552,6 +577,7 @@ static const struct key keys[] = {
         {"peer", "state-dir", parse_state_dir, NULL},
         {"peer", "control", parse_control, NULL},
         {"peer", "keepalive-interval", parse_keepalive, NULL},
+        {"peer", "user", parse_user, NULL},
         {"tun", "device", parse_device, NULL},
         {"tun", "lsi-prefix", parse_lsi_prefix, NULL},
         {"tun", "mtu", parse_mtu, NULL},

@@ -27,6 +27,7 @@
 #define CONFIG_SUN_PATH_MAX  107 /* sizeof(sun_path) - 1 */
 #define CONFIG_PATH_MAX      1024
 #define CONFIG_CRED_MAX      128
+#define CONFIG_USER_MAX      32
 #define CONFIG_MTU_MIN       1280
 #define CONFIG_MTU_MAX       9000
 #define CONFIG_PUZZLE_MAX    28
@@ -76,6 +77,7 @@ struct config {
 	uint16_t port;
 	char state_dir[CONFIG_PATH_MAX + 1];
 	char control[CONFIG_SUN_PATH_MAX + 1];
+	char user[CONFIG_USER_MAX + 1]; /* "" = stay who we were started as */
 	/* [tun] */
 	char device[CONFIG_IFNAME_MAX + 1];
 	uint32_t lsi_prefix; /* host byte order */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "common/bytes.h"
@@ -37,6 +38,7 @@
 #include "daemon/peers.h"
 #include "daemon/pinger.h"
 #include "daemon/pipes.h"
+#include "daemon/privs.h"
 #include "hip/bex.h"
 #include "hip/wire.h"
 #include "net/gloop.h"
@@ -46,7 +48,8 @@
 
 static const uint8_t orchid_prefix[16] = {0x20, 0x01, 0x00, 0x20};
 #define ORCHID_PLEN      28
-#define HIT_OFF_RECEIVER 24 /* in the HIP header */
+#define HIT_OFF_RECEIVER 24         /* in the HIP header */
+#define DAEMON_KEY_FILE  "host.key" /* in the state directory */
 
 enum {
 	H_SIGINT = 1U << 0,
@@ -127,7 +130,7 @@ int daemon_load_identity(const struct config *cfg, struct identity **ret, char *
 		snprintf(err, errlen, "state directory '%s': not a directory", cfg->state_dir);
 		return -ENOTDIR;
 	}
-	snprintf(path, sizeof(path), "%s/host.key", cfg->state_dir);
+	snprintf(path, sizeof(path), "%s/" DAEMON_KEY_FILE, cfg->state_dir);
 	return identity_load_or_create(path, ret, err, errlen);
 }
 
@@ -934,6 +937,48 @@ static int start_ctl(struct daemon *d)
 	return ctl_start(&d->loop, &o, &h, &d->ctl);
 }
 
+/* After start-up: the TUN, the sockets and the state directory are open, so
+ * root (if we are) becomes [peer] user, and only CAP_NET_ADMIN is kept. What
+ * the daemon writes later (the contact cache, the control socket's removal)
+ * is handed to the user first. */
+static int drop_privileges(struct daemon *d)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	char cache[CONFIG_PATH_MAX + 32], key[CONFIG_PATH_MAX + 32];
+	char dir[CONFIG_SUN_PATH_MAX + 1], *slash;
+	int r;
+
+	if (d->cfg.user[0]) {
+		r = privs_lookup(d->cfg.user, &uid, &gid);
+		if (r < 0)
+			return log_errno(LOG_ERR, r, "[peer] user '%s'", d->cfg.user);
+		snprintf(cache, sizeof(cache), "%s/overlay.cache", d->cfg.state_dir);
+		/* The key too: a later start as the user itself must read it. */
+		snprintf(key, sizeof(key), "%s/" DAEMON_KEY_FILE, d->cfg.state_dir);
+		snprintf(dir, sizeof(dir), "%s", d->cfg.control);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		r = privs_hand_over(d->cfg.state_dir, uid, gid);
+		if (r == 0 && access(cache, F_OK) == 0)
+			r = privs_hand_over(cache, uid, gid);
+		if (r == 0 && access(key, F_OK) == 0)
+			r = privs_hand_over(key, uid, gid);
+		if (r == 0)
+			r = privs_hand_over(d->cfg.control, uid, gid);
+		if (r == 0 && slash && slash != dir)
+			r = privs_hand_over(dir, uid, gid);
+		if (r < 0)
+			return log_errno(LOG_ERR, r, "handing the state over to '%s'", d->cfg.user);
+	}
+	r = privs_drop(uid, gid);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "dropping privileges");
+	log_msg(LOG_INFO, "running as uid %ld with CAP_NET_ADMIN only", (long)geteuid());
+	return 0;
+}
+
 int daemon_new(const struct config *cfg, struct daemon **ret)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
@@ -1008,9 +1053,15 @@ int daemon_start(struct daemon *d)
 	r = start_ctl(d);
 	if (r < 0)
 		goto err_handles;
+	r = drop_privileges(d);
+	if (r < 0)
+		goto err_ctl;
 	hip_rearm(d);
 	return 0;
 
+err_ctl:
+	ctl_stop(d->ctl);
+	d->ctl = NULL;
 err_handles:
 	pinger_stop(d->pinger);
 	mesh_stop(d->mesh);
