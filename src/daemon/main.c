@@ -19,7 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: idlocd [-c FILE] [-f] [--log-level LEVEL] [--set SECTION.KEY=VALUE]...\n"
-	        "       idlocd [-c FILE] [--set SECTION.KEY=VALUE]... --print-hit\n"
+	        "       idlocd [-c FILE] [--set SECTION.KEY=VALUE]... --print-hit | --check\n"
 	        "       idlocd --version | --help\n"
 	        "\n"
 	        "The idloc daemon: a serverless Host Identity Protocol VPN.\n"
@@ -31,6 +31,8 @@ static void usage(FILE *f)
 	        "                          --set peer.port=10501; repeatable\n"
 	        "      --print-hit         print this host's HIT (creating the identity if\n"
 	        "                          needed) and exit\n"
+	        "      --check             check the configuration and exit: 0 when the\n"
+	        "                          daemon would accept it, 1 with FILE:LINE: why\n"
 	        "  -V, --version           print the version and exit\n"
 	        "  -h, --help              print this help and exit\n"
 	        "\n"
@@ -77,13 +79,14 @@ static int run(const struct config *cfg)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PRINT_HIT = 0x100 };
+	enum { OPT_PRINT_HIT = 0x100, OPT_CHECK };
 	static const struct option opts[] = {
 	        {"config", required_argument, NULL, 'c'},
 	        {"foreground", no_argument, NULL, 'f'},
 	        {"log-level", required_argument, NULL, 'l'},
 	        {"set", required_argument, NULL, 's'},
 	        {"print-hit", no_argument, NULL, OPT_PRINT_HIT},
+	        {"check", no_argument, NULL, OPT_CHECK},
 	        {"version", no_argument, NULL, 'V'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
@@ -91,7 +94,7 @@ int main(int argc, char **argv)
 	const char *path = CONFIG_DEFAULT_PATH;
 	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
 	size_t nsets = 0;
-	bool want_hit = false;
+	bool want_hit = false, want_check = false;
 	static struct config cfg;
 	char err[CONFIG_ERR_MAX], host[256] = "";
 	int c, level, r;
@@ -120,6 +123,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PRINT_HIT:
 			want_hit = true;
+			break;
+		case OPT_CHECK:
+			want_check = true;
 			break;
 		case 'V':
 			printf("idlocd %s\n", IDLOC_VERSION);
@@ -158,6 +164,10 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err);
 		return IDLOC_EXIT_FAILED;
+	}
+	if (want_check) {
+		printf("%s: OK\n", path);
+		return IDLOC_EXIT_OK;
 	}
 	if (want_hit)
 		return print_hit(&cfg);
