@@ -6,8 +6,9 @@
  * IDLOC_DEFAULT_CONTROL), sends one request, a JSON object on one line
  * ending in "\n", and reads the answer: one JSON object per line,
  * {"ok":true, ...result...} or {"ok":false,"error":"message"}. Every
- * command answers with exactly one line and the server then closes; the
- * framing leaves room for commands that stream several lines later. */
+ * command answers with exactly one line and the server then closes, except
+ * "log" with "follow": its answer line is followed by event lines,
+ * {"event":"log"|"dropped"|"end", ...}, until either side hangs up. */
 #pragma once
 
 #include "idloc/idloc.h"
@@ -36,15 +37,29 @@
 #define CTL_PING_TIMEOUT_MIN      100
 #define CTL_PING_TIMEOUT_MAX      60000
 
+/* log: the daemon keeps its last CTL_LOG_KEEP lines; "lines" asks for the
+ * last 0 to CTL_LOG_LINES_MAX of them (default CTL_LOG_LINES_DEFAULT). With
+ * "follow" the connection then streams every new line. At most
+ * CTL_STREAM_MAX streams run at once; a stream whose reader lags by more
+ * than CTL_STREAM_QUEUE_MAX bytes loses lines, and is told how many. */
+#define CTL_LOG_KEEP          500
+#define CTL_LOG_LINES_DEFAULT 50
+#define CTL_LOG_LINES_MAX     10000
+#define CTL_STREAM_MAX        8
+#define CTL_STREAM_QUEUE_MAX  (256 * 1024)
+
 /* The verbs, spelled as in {"cmd": ...}. */
 enum ctl_cmd {
 	CTL_CMD_STATUS,
 	CTL_CMD_PEERS,
 	CTL_CMD_ID,
-	CTL_CMD_RESOLVE, /* argument "name": a label or an fqdn */
-	CTL_CMD_JOIN,    /* changes state: root or the daemon's user only */
-	CTL_CMD_LEAVE,   /* changes state: root or the daemon's user only */
-	CTL_CMD_PING,    /* "name", optional "count", "interval_ms", "timeout_ms" */
+	CTL_CMD_RESOLVE,  /* argument "name": a label or an fqdn */
+	CTL_CMD_JOIN,     /* changes state: root or the daemon's user only */
+	CTL_CMD_LEAVE,    /* changes state: root or the daemon's user only */
+	CTL_CMD_PING,     /* "name", optional "count", "interval_ms", "timeout_ms" */
+	CTL_CMD_SHUTDOWN, /* changes state: the daemon answers, then stops */
+	CTL_CMD_LOG,      /* optional "lines", "follow" */
+	CTL_CMD_NETCHECK, /* STUN probes: reflexive address, NAT mapping, relays */
 	CTL_CMD_MAX,
 	CTL_CMD_INVALID = -1,
 };

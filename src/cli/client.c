@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* client.c: connect to idlocd's control socket, send one request, read the answer. */
+/* client.c: connect to idlocd's control socket, send a request, read lines. */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -27,17 +27,14 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	return code;
 }
 
+bool client_not_running(int err)
+{
+	return err == -ENOENT || err == -ECONNREFUSED;
+}
+
 static const char *connect_hint(int e)
 {
-	switch (e) {
-	case ENOENT:
-	case ECONNREFUSED:
-		return " (is idlocd running?)";
-	case EACCES:
-		return " (run as root or as a member of the socket's group)";
-	default:
-		return "";
-	}
+	return e == EACCES ? " (run as root or as a member of the socket's group)" : "";
 }
 
 static int64_t now_ms(void)
@@ -85,97 +82,145 @@ static int send_all(int fd, const char *buf, size_t len, char *err, size_t errle
 	return 0;
 }
 
-/* Waits for the readable end of the answer line; *ret holds it without "\n". */
-static int read_line(int fd, int timeout_ms, char **ret, size_t *retlen, char *err, size_t errlen)
+int client_open(struct client *c, const char *path, const struct ctl_request *req, char *err,
+                size_t errlen)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap), *nl, *bigger;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char *line;
+	size_t len;
 	int r;
 
-	if (!buf)
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	r = ctl_proto_format_request(req, &line, &len);
+	if (r < 0)
+		return fail(err, errlen, r, "cannot build the request: %s", strerror(-r));
+	c->fd = open_socket(path, err, errlen);
+	if (c->fd < 0) {
+		r = c->fd;
+		c->fd = -1;
+		free(line);
+		return r;
+	}
+	r = send_all(c->fd, line, len, err, errlen);
+	free(line);
+	if (r < 0)
+		client_close(c);
+	return r;
+}
+
+void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->buf);
+	c->buf = NULL;
+	c->len = c->cap = c->taken = 0;
+}
+
+/* Room for more bytes in c->buf, up to one line of CTL_RESPONSE_MAX. */
+static int grow(struct client *c, char *err, size_t errlen)
+{
+	size_t cap;
+	char *bigger;
+
+	if (c->len < c->cap)
+		return 0;
+	if (c->cap >= CTL_RESPONSE_MAX)
+		return fail(err, errlen, -EMSGSIZE, "answer longer than %d bytes",
+		            CTL_RESPONSE_MAX - 1);
+	cap = c->cap ? 2 * c->cap : 4096;
+	if (cap > CTL_RESPONSE_MAX)
+		cap = CTL_RESPONSE_MAX;
+	bigger = realloc(c->buf, cap);
+	if (!bigger)
 		return fail(err, errlen, -ENOMEM, "out of memory");
+	c->buf = bigger;
+	c->cap = cap;
+	return 0;
+}
+
+/* Waits for readable data until deadline (negative: none). */
+static int wait_readable(int fd, int64_t deadline, int timeout_ms, char *err, size_t errlen)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+		int r;
+
+		if (deadline >= 0 && left <= 0)
+			return fail(err, errlen, -ETIMEDOUT,
+			            "no answer from the daemon within %d s", timeout_ms / 1000);
+		r = poll(&p, 1, (int)(left > 60000 || left < 0 ? 60000 : left));
+		if (r < 0 && errno != EINTR)
+			return fail(err, errlen, -errno, "poll: %s", strerror(errno));
+		if (r > 0)
+			return 0;
+	}
+}
+
+int client_read_line(struct client *c, int timeout_ms, const char **line, size_t *len, char *err,
+                     size_t errlen)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	char *nl;
+	int r;
+
+	/* Drop the line returned last time. */
+	if (c->taken) {
+		memmove(c->buf, c->buf + c->taken, c->len - c->taken);
+		c->len -= c->taken;
+		c->taken = 0;
+	}
+	for (;;) {
 		ssize_t n;
 
-		if (left <= 0) {
-			r = fail(err, errlen, -ETIMEDOUT, "no answer from the daemon within %d s",
-			         timeout_ms / 1000);
-			break;
-		}
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno != EINTR) {
-			r = fail(err, errlen, -errno, "poll: %s", strerror(errno));
-			break;
-		}
-		if (r <= 0)
-			continue;
-		if (len == cap) {
-			cap = cap * 2 > CTL_RESPONSE_MAX ? CTL_RESPONSE_MAX : cap * 2;
-			bigger = realloc(buf, cap);
-			if (!bigger) {
-				r = fail(err, errlen, -ENOMEM, "out of memory");
-				break;
-			}
-			buf = bigger;
-		}
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0 && errno != ECONNRESET) {
-			r = fail(err, errlen, -errno, "cannot read the answer: %s",
-			         strerror(errno));
-			break;
-		}
-		if (n <= 0) {
-			r = len == 0 ? fail(err, errlen, -ECONNRESET,
-			                    "the daemon closed the connection without answering")
-			             : fail(err, errlen, -EBADMSG,
-			                    "incomplete answer from the daemon");
-			break;
-		}
-		nl = memchr(buf + len, '\n', (size_t)n);
-		len += (size_t)n;
+		nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
 		if (nl) {
-			*ret = buf;
-			*retlen = (size_t)(nl - buf);
+			*line = c->buf;
+			*len = (size_t)(nl - c->buf);
+			c->taken = *len + 1;
 			return 0;
 		}
-		if (len >= CTL_RESPONSE_MAX) {
-			r = fail(err, errlen, -EMSGSIZE, "answer longer than %d bytes",
-			         CTL_RESPONSE_MAX - 1);
-			break;
-		}
+		r = grow(c, err, errlen);
+		if (r == 0)
+			r = wait_readable(c->fd, deadline, timeout_ms, err, errlen);
+		if (r < 0)
+			return r;
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0 && errno != ECONNRESET)
+			return fail(err, errlen, -errno, "cannot read the answer: %s",
+			            strerror(errno));
+		if (n <= 0)
+			return c->len == 0 ? fail(err, errlen, -ENODATA,
+			                          "the daemon closed the connection")
+			                   : fail(err, errlen, -EBADMSG,
+			                          "incomplete answer from the daemon");
+		c->len += (size_t)n;
 	}
-	free(buf);
-	return r;
 }
 
 int client_call(const char *path, const struct ctl_request *req, int timeout_ms, json_t **result,
                 char *err, size_t errlen)
 {
-	char *line = NULL, *answer = NULL;
-	size_t len, alen = 0;
-	int fd, r;
+	struct client c;
+	const char *line;
+	size_t len;
+	int r;
 
 	*result = NULL;
-	r = ctl_proto_format_request(req, &line, &len);
+	r = client_open(&c, path, req, err, errlen);
 	if (r < 0)
-		return fail(err, errlen, r, "cannot build the request: %s", strerror(-r));
-	fd = open_socket(path, err, errlen);
-	if (fd < 0) {
-		free(line);
-		return fd;
-	}
-	r = send_all(fd, line, len, err, errlen);
+		return r;
+	r = client_read_line(&c, timeout_ms, &line, &len, err, errlen);
+	if (r == -ENODATA)
+		r = fail(err, errlen, -ECONNRESET,
+		         "the daemon closed the connection without answering");
 	if (r == 0)
-		r = read_line(fd, timeout_ms, &answer, &alen, err, errlen);
-	close(fd);
-	free(line);
-	if (r == 0)
-		r = ctl_proto_parse_response(answer, alen, result, err, errlen);
-	free(answer);
+		r = ctl_proto_parse_response(line, len, result, err, errlen);
+	client_close(&c);
 	return r;
 }

@@ -4,13 +4,18 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/render.h"
 
 #define KEY_WIDTH 10
 #define CELL_MAX  128 /* bytes of one table cell or value, NUL included */
 
+#define MSG_MAX 1280 /* bytes of a log message or a long detail, NUL included */
+
 #define C_BOLD   "\033[1m"
+#define C_DIM    "\033[2m"
+#define C_RED    "\033[31m"
 #define C_GREEN  "\033[32m"
 #define C_YELLOW "\033[33m"
 #define C_RESET  "\033[0m"
@@ -20,13 +25,13 @@ struct out {
 	bool color;
 };
 
-/* Copies s into dst (CELL_MAX bytes) for a terminal: C0 and C1 control
- * characters become '?', so an answer cannot drive the terminal; a value
- * that does not fit ends in "...", cut between characters. */
-static const char *clean(const char *s, char dst[CELL_MAX])
+/* Copies s into dst (cap bytes, at least 4) for a terminal: C0 and C1
+ * control characters become '?', so an answer cannot drive the terminal; a
+ * value that does not fit ends in "...", cut between characters. */
+static const char *clean_into(const char *s, char *dst, size_t cap)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t limit = strlen(s) < CELL_MAX ? CELL_MAX - 1 : CELL_MAX - 4, i = 0;
+	size_t limit = strlen(s) < cap ? cap - 1 : cap - 4, i = 0;
 
 	while (*p) {
 		size_t n = 1;
@@ -48,6 +53,11 @@ static const char *clean(const char *s, char dst[CELL_MAX])
 	}
 	dst[i] = '\0';
 	return dst;
+}
+
+static const char *clean(const char *s, char dst[CELL_MAX])
+{
+	return clean_into(s, dst, CELL_MAX);
 }
 
 /* Terminal columns of a cleaned string: one per character. */
@@ -412,6 +422,182 @@ static int render_ping(const struct out *o, const json_t *r)
 	return 0;
 }
 
+/* ---- log ---- */
+
+static const char *level_color(const char *level)
+{
+	if (strcmp(level, "err") == 0 || strcmp(level, "crit") == 0 ||
+	    strcmp(level, "alert") == 0 || strcmp(level, "emerg") == 0)
+		return C_RED;
+	if (strcmp(level, "warning") == 0)
+		return C_YELLOW;
+	if (strcmp(level, "notice") == 0)
+		return C_BOLD;
+	if (strcmp(level, "debug") == 0)
+		return C_DIM;
+	return NULL;
+}
+
+int render_log_line(FILE *f, const json_t *line, bool color)
+{
+	const json_t *t = json_object_get(line, "time_ms");
+	const char *level = str(line, "level"), *msg = str(line, "msg"), *c;
+	char when[64], lv[CELL_MAX], m[MSG_MAX];
+	json_int_t ms;
+	time_t secs;
+	struct tm tm;
+
+	if (!json_is_integer(t) || !level || !msg || json_integer_value(t) < 0)
+		return -EBADMSG;
+	ms = json_integer_value(t);
+	secs = (time_t)(ms / 1000);
+	if (!localtime_r(&secs, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
+		return -EBADMSG;
+	clean(level, lv);
+	clean_into(msg, m, sizeof(m));
+	c = color ? level_color(lv) : NULL;
+	fprintf(f, "%s.%03d %s%-7s%s %s\n", when, (int)(ms % 1000), c ? c : "", lv,
+	        c ? C_RESET : "", m);
+	return 0;
+}
+
+static int render_log(const struct out *o, const json_t *r)
+{
+	const json_t *lines = json_object_get(r, "lines");
+	size_t i;
+	json_t *l;
+
+	if (!json_is_array(lines))
+		return -EBADMSG;
+	json_array_foreach(lines, i, l)
+	{
+		if (render_log_line(o->f, l, o->color) < 0)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+/* ---- netcheck ---- */
+
+#define NC_COLS 5
+
+struct nc_row {
+	char cell[NC_COLS][CELL_MAX];
+};
+
+/* A table of rows under head, columns two spaces apart, the header bold. */
+static void table(const struct out *o, const struct nc_row *head, const struct nc_row *rows,
+                  size_t n, int cols)
+{
+	size_t w[NC_COLS] = {0};
+
+	for (int c = 0; c < cols; c++) {
+		w[c] = width(head->cell[c]);
+		for (size_t i = 0; i < n; i++)
+			if (width(rows[i].cell[c]) > w[c])
+				w[c] = width(rows[i].cell[c]);
+	}
+	for (size_t i = 0; i <= n; i++) {
+		const struct nc_row *row = i == 0 ? head : &rows[i - 1];
+		for (int c = 0; c < cols; c++) {
+			const char *s = row->cell[c];
+			if (i == 0 && o->color)
+				fprintf(o->f, "%s%s%s", C_BOLD, s, C_RESET);
+			else
+				fputs(s, o->f);
+			if (c + 1 < cols)
+				fprintf(o->f, "%*s", (int)(w[c] - width(s) + 2), "");
+		}
+		fputc('\n', o->f);
+	}
+}
+
+static void nc_cell(struct nc_row *row, int col, const char *s)
+{
+	clean(s ? s : "-", row->cell[col]);
+}
+
+/* The STUN servers (relays: false) or the relays (true) as a table. */
+static int nc_servers(const struct out *o, const json_t *list, bool relays)
+{
+	static const struct nc_row stun_head = {
+	        {"STUN SERVER", "ADDRESS", "MAPPED", "RTT", "ERROR"}};
+	static const struct nc_row relay_head = {{"RELAY", "ADDRESS", "REACHABLE", "RTT", "ERROR"}};
+	size_t n = json_array_size(list), i;
+	struct nc_row *rows;
+	char buf[CELL_MAX];
+	json_t *p;
+
+	if (!json_is_array(list))
+		return -EBADMSG;
+	if (n == 0)
+		return 0;
+	rows = calloc(n, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	json_array_foreach(list, i, p)
+	{
+		const char *alt = str(p, "alternate_of");
+		char server[CELL_MAX];
+		if (alt)
+			snprintf(server, sizeof(server), "%s (other address of %s)",
+			         str(p, "server") ? str(p, "server") : "?", alt);
+		nc_cell(&rows[i], 0, alt ? server : str(p, "server"));
+		nc_cell(&rows[i], 1, str(p, "address"));
+		nc_cell(&rows[i], 2, relays ? yes_no(p, "reachable") : str(p, "mapped"));
+		nc_cell(&rows[i], 3, milliseconds(p, "rtt_ms", buf));
+		nc_cell(&rows[i], 4, str(p, "error"));
+	}
+	fputc('\n', o->f);
+	table(o, relays ? &relay_head : &stun_head, rows, n, NC_COLS);
+	free(rows);
+	return 0;
+}
+
+static void nc_list(const struct out *o, const char *key, const json_t *list)
+{
+	char line[2 * CELL_MAX + 2];
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(list) == 0) {
+		kv(o, key, "none", NULL);
+		return;
+	}
+	json_array_foreach(list, i, v)
+	{
+		const char *s = json_string_value(v);
+		if (!s && str(v, "address"))
+			snprintf(line, sizeof(line), "%s %s",
+			         str(v, "interface") ? str(v, "interface") : "?",
+			         str(v, "address"));
+		kv(o, i == 0 ? key : "", s ? s : str(v, "address") ? line : "?", NULL);
+	}
+}
+
+static int render_netcheck(const struct out *o, const json_t *r)
+{
+	const json_t *nat = json_object_get(r, "nat");
+	const char *mapping = str(nat, "mapping"), *detail = str(nat, "detail");
+	char d[MSG_MAX];
+	int e;
+
+	if (!mapping || !json_is_array(json_object_get(r, "stun")) ||
+	    !json_is_array(json_object_get(r, "relays")))
+		return -EBADMSG;
+	kv(o, "NAT", mapping,
+	   strcmp(mapping, "unknown") == 0 || strcmp(mapping, "endpoint-dependent") == 0 ? C_YELLOW
+	                                                                                 : C_GREEN);
+	if (detail)
+		fprintf(o->f, "%*s  %s\n", KEY_WIDTH, "", clean_into(detail, d, sizeof(d)));
+	nc_list(o, "reflexive", json_object_get(r, "reflexive"));
+	nc_list(o, "local", json_object_get(r, "local"));
+	e = nc_servers(o, json_object_get(r, "stun"), false);
+	if (e == 0)
+		e = nc_servers(o, json_object_get(r, "relays"), true);
+	return e;
+}
+
 /* Reals with 15 significant digits: a round trip of 0.431 ms reads 0.431,
  * not the 17 digits that name the same double exactly. */
 static int dump_json(FILE *f, const json_t *v)
@@ -429,11 +615,15 @@ int render_result(FILE *f, enum ctl_cmd cmd, const json_t *result, bool json, bo
 	if (!json_is_object(result))
 		return -EBADMSG;
 	if (json) {
-		if (cmd != CTL_CMD_PEERS)
+		/* Lists are printed as lists, as the product contract wants. */
+		const char *list = cmd == CTL_CMD_PEERS ? "peers"
+		                   : cmd == CTL_CMD_LOG ? "lines"
+		                                        : NULL;
+		if (!list)
 			return dump_json(f, result);
-		if (!json_is_array(json_object_get(result, "peers")))
+		if (!json_is_array(json_object_get(result, list)))
 			return -EBADMSG;
-		return dump_json(f, json_object_get(result, "peers"));
+		return dump_json(f, json_object_get(result, list));
 	}
 	switch (cmd) {
 	case CTL_CMD_STATUS:
@@ -449,6 +639,12 @@ int render_result(FILE *f, enum ctl_cmd cmd, const json_t *result, bool json, bo
 		return render_joined(&o, result);
 	case CTL_CMD_PING:
 		return render_ping(&o, result);
+	case CTL_CMD_LOG:
+		return render_log(&o, result);
+	case CTL_CMD_NETCHECK:
+		return render_netcheck(&o, result);
+	case CTL_CMD_SHUTDOWN:
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -16,9 +16,10 @@
 #define SHOW_MAX 32
 
 static const char *const cmd_names[CTL_CMD_MAX] = {
-        [CTL_CMD_STATUS] = "status",   [CTL_CMD_PEERS] = "peers", [CTL_CMD_ID] = "id",
-        [CTL_CMD_RESOLVE] = "resolve", [CTL_CMD_JOIN] = "join",   [CTL_CMD_LEAVE] = "leave",
-        [CTL_CMD_PING] = "ping",
+        [CTL_CMD_STATUS] = "status",     [CTL_CMD_PEERS] = "peers",       [CTL_CMD_ID] = "id",
+        [CTL_CMD_RESOLVE] = "resolve",   [CTL_CMD_JOIN] = "join",         [CTL_CMD_LEAVE] = "leave",
+        [CTL_CMD_PING] = "ping",         [CTL_CMD_SHUTDOWN] = "shutdown", [CTL_CMD_LOG] = "log",
+        [CTL_CMD_NETCHECK] = "netcheck",
 };
 
 /* ping's optional integer arguments. */
@@ -119,7 +120,7 @@ enum ctl_cmd ctl_proto_cmd_from_name(const char *s)
 
 bool ctl_proto_cmd_privileged(enum ctl_cmd cmd)
 {
-	return cmd == CTL_CMD_JOIN || cmd == CTL_CMD_LEAVE;
+	return cmd == CTL_CMD_JOIN || cmd == CTL_CMD_LEAVE || cmd == CTL_CMD_SHUTDOWN;
 }
 
 int ctl_proto_name_normalize(const char *s, char out[CTL_NAME_MAX + 1])
@@ -185,13 +186,37 @@ static int parse_name_arg(json_t *v, struct ctl_request *req, char *err, size_t 
 	return 0;
 }
 
+static int parse_log_arg(const char *key, json_t *v, struct ctl_request *req, char *err,
+                         size_t errlen)
+{
+	json_int_t n;
+
+	if (strcmp(key, "follow") == 0) {
+		if (!json_is_boolean(v))
+			return fail(err, errlen, -EBADMSG, "\"follow\" must be true or false");
+		req->follow = json_is_true(v);
+		return 0;
+	}
+	n = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (n < 0 || n > CTL_LOG_LINES_MAX)
+		return fail(err, errlen, -EBADMSG, "\"lines\" must be an integer from 0 to %d",
+		            CTL_LOG_LINES_MAX);
+	req->lines = (int)n;
+	return 0;
+}
+
+static bool log_arg(enum ctl_cmd cmd, const char *key)
+{
+	return cmd == CTL_CMD_LOG && (strcmp(key, "lines") == 0 || strcmp(key, "follow") == 0);
+}
+
 static int parse_args(json_t *root, struct ctl_request *req, char *err, size_t errlen)
 {
 	char s[SHOW_MAX + 4];
 	const struct int_arg *a;
 	const char *key;
 	json_t *v;
-	bool have_name = false;
+	bool have_name = false, have_lines = false;
 	int r;
 
 	json_object_foreach(root, key, v)
@@ -203,6 +228,10 @@ static int parse_args(json_t *root, struct ctl_request *req, char *err, size_t e
 			have_name = true;
 		} else if ((a = ping_arg(req->cmd, key)) != NULL) {
 			r = parse_int_arg(a, v, req, err, errlen);
+		} else if (log_arg(req->cmd, key)) {
+			if (strcmp(key, "lines") == 0)
+				have_lines = true;
+			r = parse_log_arg(key, v, req, err, errlen);
 		} else {
 			r = fail(err, errlen, -EBADMSG, "unknown argument '%s' for '%s'",
 			         show(key, s), cmd_names[req->cmd]);
@@ -215,6 +244,8 @@ static int parse_args(json_t *root, struct ctl_request *req, char *err, size_t e
 	if (req->cmd == CTL_CMD_PING)
 		for (size_t i = 0; i < ARRAY_SIZE(ping_args); i++)
 			*arg_field(req, &ping_args[i]) = arg_value(req, &ping_args[i]);
+	if (req->cmd == CTL_CMD_LOG && !have_lines)
+		req->lines = CTL_LOG_LINES_DEFAULT;
 	return 0;
 }
 
@@ -319,6 +350,18 @@ static int format_ping_args(const struct ctl_request *req, json_t *obj)
 	return 0;
 }
 
+/* log's arguments: lines when not negative, follow when true. */
+static int format_log_args(const struct ctl_request *req, json_t *obj)
+{
+	if (req->lines > CTL_LOG_LINES_MAX)
+		return -EINVAL;
+	if (req->lines >= 0 && json_object_set_new(obj, "lines", json_integer(req->lines)) < 0)
+		return -ENOMEM;
+	if (req->follow && json_object_set_new(obj, "follow", json_true()) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int ctl_proto_format_request(const struct ctl_request *req, char **ret, size_t *retlen)
 {
 	char name[CTL_NAME_MAX + 1];
@@ -339,6 +382,8 @@ int ctl_proto_format_request(const struct ctl_request *req, char **ret, size_t *
 		return -ENOMEM;
 	if (req->cmd == CTL_CMD_PING)
 		r = format_ping_args(req, obj);
+	if (req->cmd == CTL_CMD_LOG)
+		r = format_log_args(req, obj);
 	if (r == 0)
 		r = dump_line(obj, CTL_REQUEST_MAX, ret, retlen);
 	json_decref(obj);
@@ -459,6 +504,92 @@ int ctl_proto_parse_response(const char *buf, size_t len, json_t **result, char 
 out:
 	json_decref(root);
 	return r;
+}
+
+int ctl_proto_format_event(const json_t *event, char **ret, size_t *retlen)
+{
+	if (!json_is_object(event) || !json_is_string(json_object_get(event, "event")))
+		return -EINVAL;
+	return dump_line(event, CTL_RESPONSE_MAX, ret, retlen);
+}
+
+int ctl_proto_parse_event(const char *buf, size_t len, json_t **event, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	*event = NULL;
+	if (len >= CTL_RESPONSE_MAX)
+		return fail(err, errlen, -EMSGSIZE, "event longer than %d bytes",
+		            CTL_RESPONSE_MAX - 1);
+	if (memchr(buf, '\n', len))
+		return fail(err, errlen, -EBADMSG, "malformed event: more than one line");
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fail(err, errlen, -EBADMSG, "malformed event: %s", jerr.text);
+	if (!json_is_object(root) || !json_is_string(json_object_get(root, "event"))) {
+		json_decref(root);
+		return fail(err, errlen, -EBADMSG, "malformed event: no string \"event\"");
+	}
+	*event = root;
+	return 0;
+}
+
+/* Length of the UTF-8 sequence at s (at most n bytes available), 0 when it
+ * is not a valid, shortest-form sequence of a scalar value. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void ctl_proto_text_clean(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = strlen(in), o = 0;
+
+	while (n > 0) {
+		size_t len = utf8_seq(p, n);
+		bool control = len == 1 ? (*p < 0x20 || *p == 0x7f)
+		                        : (len == 2 && p[0] == 0xc2 && p[1] <= 0x9f);
+		size_t take = len == 0 ? 1 : len;
+
+		if (len == 0 || control) {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = '?';
+		} else {
+			if (o + len >= outlen)
+				break;
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		p += take;
+		n -= take;
+	}
+	out[o] = '\0';
 }
 
 const char *ctl_proto_strerror(int err)

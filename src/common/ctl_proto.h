@@ -20,6 +20,10 @@ struct ctl_request {
 	/* ping only, else 0. Parsing fills in the defaults (CTL_PING_*); when
 	 * formatting, 0 leaves the member out so the daemon's default applies. */
 	unsigned count, interval_ms, timeout_ms;
+	/* log only. Parsing fills in CTL_LOG_LINES_DEFAULT when "lines" is
+	 * absent; when formatting, a negative lines leaves the member out. */
+	int lines;
+	bool follow;
 };
 
 /* Finds the end of the first line in buf. Returns its length without the
@@ -73,6 +77,20 @@ int ctl_proto_format_error(const char *msg, char **ret, size_t *retlen);
  * (or -EMSGSIZE) with a reason in err. *result is NULL on every error. */
 int ctl_proto_parse_response(const char *buf, size_t len, json_t **result, char *err,
                              size_t errlen);
+
+/* An event line of a stream ({"event":"log", ...}): event must be an object
+ * with a string "event"; a compact line with its "\n", malloc'd. 0, -EINVAL,
+ * -EMSGSIZE beyond CTL_RESPONSE_MAX, -ENOMEM. */
+int ctl_proto_format_event(const json_t *event, char **ret, size_t *retlen);
+/* Parses one line (without its "\n") that follows a streaming answer: an
+ * object with a string "event". 0 with *event (json_decref it); -EBADMSG or
+ * -EMSGSIZE with a reason in err, *event NULL. */
+int ctl_proto_parse_event(const char *buf, size_t len, json_t **event, char *err, size_t errlen);
+
+/* in as text a JSON string can carry and a terminal can show: bytes that are
+ * not UTF-8, C0 and C1 controls and DEL become '?'; cut at a character
+ * boundary to fit out (outlen bytes with the NUL, at least 1). */
+void ctl_proto_text_clean(const char *in, char *out, size_t outlen);
 
 /* The error message the protocol uses for a negative errno from a handler:
  * "not found" for -ENOENT, "timed out", "permission denied", ... */

@@ -10,6 +10,9 @@
 #include <time.h>
 
 static int log_level = LOG_INFO;
+static log_sink_fn sink_fn;
+static void *sink_ctx;
+static bool in_sink;
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
@@ -20,6 +23,17 @@ static const char *const level_names[] = {
 void log_set_level(int prio)
 {
 	log_level = prio;
+}
+
+void log_set_sink(log_sink_fn fn, void *ctx)
+{
+	sink_fn = fn;
+	sink_ctx = ctx;
+}
+
+const char *log_level_name(int prio)
+{
+	return level_names[prio & 7];
 }
 
 int log_get_level(void)
@@ -42,6 +56,16 @@ int log_level_parse(const char *s, int *ret)
 	return -EINVAL;
 }
 
+static void to_sink(const struct timespec *ts, int prio, const char *line, const char *suffix)
+{
+	char msg[1024 + 128];
+
+	snprintf(msg, sizeof(msg), "%s%s", line, suffix ? suffix : "");
+	in_sink = true;
+	sink_fn(sink_ctx, (uint64_t)ts->tv_sec * 1000 + (uint64_t)ts->tv_nsec / 1000000, prio, msg);
+	in_sink = false;
+}
+
 PRINTF_LIKE(3, 0)
 static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 {
@@ -54,6 +78,8 @@ static void log_vmsg(int prio, const char *suffix, const char *fmt, va_list ap)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	fprintf(stderr, "%lld.%03ld %s: %s%s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
 	        level_names[prio & 7], line, suffix ? suffix : "");
+	if (sink_fn && !in_sink)
+		to_sink(&ts, prio, line, suffix);
 }
 
 void log_msg(int prio, const char *fmt, ...)

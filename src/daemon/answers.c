@@ -10,13 +10,16 @@
 #include <time.h>
 
 #include "idloc/ctl.h"
+#include "common/ctl_proto.h"
 #include "common/hit.h"
 #include "common/log.h"
 #include "crypto/identity.h"
 #include "daemon/config.h"
+#include "daemon/dnsconf.h"
 #include "daemon/idmap.h"
 #include "daemon/locator.h"
 #include "daemon/mesh.h"
+#include "daemon/netcheck.h"
 #include "daemon/peers.h"
 #include "daemon/pinger.h"
 #include "daemon/pipes.h"
@@ -52,9 +55,14 @@ static int set(json_t *obj, const char *key, json_t *v)
 static int answer_status(void *ctx, json_t *result)
 {
 	struct answers *a = ctx;
-	json_t *ovl = json_object();
+	json_t *ovl = json_object(), *dns = json_object();
 	int r = 0;
 
+	if (!ovl || !dns) {
+		json_decref(ovl);
+		json_decref(dns);
+		return -ENOMEM;
+	}
 	r |= set(result, "name", json_string(a->cfg->name));
 	r |= set(result, "fqdn", json_string(mesh_fqdn(a->mesh)));
 	r |= set(result, "hit", hit_json(identity_hit(a->id)));
@@ -65,9 +73,11 @@ static int answer_status(void *ctx, json_t *result)
 	r |= set(ovl, "domain", json_string(a->cfg->domain));
 	r |= set(ovl, "joined", json_boolean(mesh_joined(a->mesh)));
 	r |= set(ovl, "neighbors", json_integer((json_int_t)mesh_neighbors(a->mesh)));
-	if (!ovl)
-		return -ENOMEM;
 	r |= set(result, "overlay", ovl);
+	r |= set(dns, "configure",
+	         json_string(config_dns_configure_to_string(a->cfg->dns_configure)));
+	r |= set(dns, "configured", json_string(dnsconf_status(a->dnsconf)));
+	r |= set(result, "dns", dns);
 	return r ? -ENOMEM : 0;
 }
 
@@ -212,7 +222,10 @@ static int answer_id(void *ctx, json_t *result)
 	int r = 0;
 
 	r |= set(result, "hit", hit_json(identity_hit(a->id)));
-	r |= set(result, "hi_algorithm", json_integer(identity_algorithm(a->id)));
+	r |= set(result, "hi_algorithm",
+	         identity_algorithm(a->id) == HI_ALG_ECDSA
+	                 ? json_string("ECDSA P-256")
+	                 : json_integer(identity_algorithm(a->id)));
 	r |= set(result, "fqdn", json_string(mesh_fqdn(a->mesh)));
 	return r ? -ENOMEM : 0;
 }
@@ -434,6 +447,222 @@ static int answer_ping(void *ctx, const struct ctl_ping *ping, struct ctl_reply 
 	return r;
 }
 
+/* ---- log ---- */
+
+/* Bytes of one kept message, and of the lines one answer carries (an
+ * answer line must stay under CTL_RESPONSE_MAX once escaped). */
+#define LOG_MSG_MAX    1200
+#define LOG_ANSWER_MAX (CTL_RESPONSE_MAX / 2)
+/* netcheck runs at once at most. */
+#define NETCHECK_MAX 4
+
+struct log_line {
+	uint64_t time_ms;
+	int prio;
+	char *msg; /* NULL: none yet */
+};
+
+struct answers_log {
+	struct log_line *ring;
+	size_t keep, next, count;
+	struct ctl_stream *streams[CTL_STREAM_MAX];
+	size_t n_streams;
+};
+
+static json_t *line_json(const char *event, uint64_t time_ms, int prio, const char *msg)
+{
+	if (event)
+		return json_pack("{s:s, s:I, s:s, s:s}", "event", event, "time_ms",
+		                 (json_int_t)time_ms, "level", log_level_name(prio), "msg", msg);
+	return json_pack("{s:I, s:s, s:s}", "time_ms", (json_int_t)time_ms, "level",
+	                 log_level_name(prio), "msg", msg);
+}
+
+static void log_sink(void *ctx, uint64_t time_ms, int prio, const char *msg)
+{
+	struct answers_log *l = ctx;
+	struct log_line *slot = &l->ring[l->next];
+	char clean[LOG_MSG_MAX], *copy;
+	json_t *ev;
+
+	ctl_proto_text_clean(msg, clean, sizeof(clean));
+	copy = strdup(clean);
+	if (!copy)
+		return; /* not kept; the line still went to stderr */
+	free(slot->msg);
+	*slot = (struct log_line){.time_ms = time_ms, .prio = prio, .msg = copy};
+	l->next = (l->next + 1) % l->keep;
+	if (l->count < l->keep)
+		l->count++;
+	if (l->n_streams == 0)
+		return;
+	ev = line_json("log", time_ms, prio, clean);
+	/* A stream that lags loses the line and is told so later; one that
+	 * failed goes away from the loop, through on_stream_closed. */
+	for (size_t i = 0; ev && i < l->n_streams; i++)
+		(void)ctl_stream_send(l->streams[i], ev);
+	json_decref(ev);
+}
+
+/* The last n lines kept, oldest first, as many as fit one answer. */
+static json_t *log_lines_json(const struct answers_log *l, unsigned n)
+{
+	json_t *list = json_array(), *res;
+	size_t take = 0, bytes = 0, first;
+
+	if (!list)
+		return NULL;
+	while (take < n && take < l->count) {
+		const struct log_line *ln = &l->ring[(l->next + l->keep - 1 - take) % l->keep];
+		size_t cost = 2 * strlen(ln->msg) + 64;
+		if (bytes + cost > LOG_ANSWER_MAX)
+			break;
+		bytes += cost;
+		take++;
+	}
+	first = (l->next + l->keep - take) % l->keep;
+	for (size_t i = 0; i < take; i++) {
+		const struct log_line *ln = &l->ring[(first + i) % l->keep];
+		if (json_array_append_new(list, line_json(NULL, ln->time_ms, ln->prio, ln->msg)) <
+		    0) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	res = json_object();
+	if (!res || json_object_set_new(res, "lines", list) < 0) {
+		json_decref(res);
+		return NULL;
+	}
+	return res;
+}
+
+static void on_stream_closed(void *arg, struct ctl_stream *s)
+{
+	struct answers_log *l = arg;
+
+	for (size_t i = 0; i < l->n_streams; i++) {
+		if (l->streams[i] == s) {
+			l->streams[i] = l->streams[--l->n_streams];
+			return;
+		}
+	}
+}
+
+static int answer_log(void *ctx, const struct ctl_log *req, struct ctl_reply *reply)
+{
+	struct answers *a = ctx;
+	struct answers_log *l = a->log;
+	struct ctl_stream *s;
+	json_t *res;
+
+	if (!l)
+		return -ENOTSUP;
+	if (req->follow && l->n_streams >= CTL_STREAM_MAX)
+		return -EBUSY;
+	res = log_lines_json(l, req->lines);
+	if (!res)
+		return -ENOMEM;
+	if (!req->follow) {
+		ctl_reply_send(reply, res);
+		return 0;
+	}
+	s = ctl_reply_stream(reply, res, on_stream_closed, l);
+	if (s)
+		l->streams[l->n_streams++] = s;
+	return 0;
+}
+
+int answers_log_new(size_t keep, struct answers_log **ret)
+{
+	struct answers_log *l;
+
+	if (keep == 0)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->ring = calloc(keep, sizeof(*l->ring));
+	if (!l->ring) {
+		free(l);
+		return -ENOMEM;
+	}
+	l->keep = keep;
+	log_set_sink(log_sink, l);
+	*ret = l;
+	return 0;
+}
+
+struct answers_log *answers_log_free(struct answers_log *l)
+{
+	if (!l)
+		return NULL;
+	log_set_sink(NULL, NULL);
+	for (size_t i = 0; i < l->n_streams; i++)
+		ctl_stream_end(l->streams[i]);
+	for (size_t i = 0; i < l->keep; i++)
+		free(l->ring[i].msg);
+	free(l->ring);
+	free(l);
+	return NULL;
+}
+
+/* ---- netcheck and shutdown ---- */
+
+struct netcheck_job {
+	struct answers *a;
+	struct ctl_reply *reply;
+};
+
+static bool netcheck_cancelled(void *arg)
+{
+	const struct netcheck_job *j = arg;
+
+	return ctl_reply_cancelled(j->reply);
+}
+
+static void on_netcheck_done(void *arg, int err, json_t *report)
+{
+	struct netcheck_job *j = arg;
+
+	j->a->netchecks--;
+	if (err < 0)
+		ctl_reply_errno(j->reply, err);
+	else
+		ctl_reply_send(j->reply, report);
+	free(j);
+}
+
+static int answer_netcheck(void *ctx, struct ctl_reply *reply)
+{
+	struct answers *a = ctx;
+	struct netcheck_job *j;
+	int r;
+
+	if (!a->loop)
+		return -ENOTSUP;
+	if (a->netchecks >= NETCHECK_MAX)
+		return -EBUSY;
+	j = malloc(sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	*j = (struct netcheck_job){.a = a, .reply = reply};
+	r = netcheck_start(a->loop, a->cfg, on_netcheck_done, netcheck_cancelled, j);
+	if (r < 0) {
+		free(j);
+		return r;
+	}
+	a->netchecks++;
+	return 0;
+}
+
+static void answer_shutdown(void *ctx)
+{
+	struct answers *a = ctx;
+
+	a->shutdown(a->shutdown_arg);
+}
+
 void answers_handlers(struct answers *a, struct ctl_handlers *ret)
 {
 	*ret = (struct ctl_handlers){
@@ -445,5 +674,8 @@ void answers_handlers(struct answers *a, struct ctl_handlers *ret)
 	        .join = answer_join,
 	        .leave = answer_leave,
 	        .ping = answer_ping,
+	        .log = answer_log,
+	        .netcheck = answer_netcheck,
+	        .shutdown = a->shutdown ? answer_shutdown : NULL,
 	};
 }

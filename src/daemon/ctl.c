@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ctl.c: the control socket server on a libuv pipe, one request per connection. */
+/* ctl.c: the control socket server on a libuv pipe, one request per connection,
+ * and the event streams that may follow an answer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,10 +22,26 @@
 #define CTL_LINGER_MS 1000
 
 enum conn_state {
-	CONN_READING, /* until the request's "\n" */
-	CONN_WAITING, /* an asynchronous handler holds the reply */
-	CONN_WRITING, /* the answer is on its way; then close */
+	CONN_READING,   /* until the request's "\n" */
+	CONN_WAITING,   /* an asynchronous handler holds the reply */
+	CONN_WRITING,   /* the answer is on its way; then close */
+	CONN_STREAMING, /* answered; events follow until either side ends */
+	CONN_ENDING,    /* the daemon ended the stream: flush, then close */
 	CONN_CLOSING,
+};
+
+struct ctl_stream {
+	ctl_stream_closed_fn closed; /* NULL once called, or after ctl_stream_end */
+	void *arg;
+	unsigned dropped; /* events not queued since the last that was */
+	unsigned pending; /* writes not completed */
+};
+
+/* One line written on a stream. */
+struct chunk {
+	uv_write_t req;
+	struct ctl_conn *conn;
+	char *data;
 };
 
 struct ctl_conn {
@@ -33,8 +50,10 @@ struct ctl_conn {
 	uv_write_t write_req;
 	struct ctl *ctl;
 	struct ctl_conn *prev, *next;
-	struct ctl_reply *reply; /* while CONN_WAITING */
+	struct ctl_reply *reply;  /* while CONN_WAITING */
+	struct ctl_stream stream; /* while CONN_STREAMING or CONN_ENDING */
 	enum conn_state state;
+	bool then_shutdown; /* call the shutdown handler once the answer is out */
 	unsigned open_handles;
 	bool have_cred;
 	uid_t uid;
@@ -60,8 +79,14 @@ struct ctl {
 	ino_t ino;
 	struct ctl_conn *conns;
 	unsigned n_conns;
+	unsigned n_streams;
 	unsigned refs; /* the listener and every connection not yet closed */
 };
+
+/* The connection of the last "shutdown", duplicated and kept open until the
+ * process exits: its client learns from the end of the stream that the
+ * daemon is gone. */
+static int held_fd = -1;
 
 static void ctl_unref(struct ctl *c)
 {
@@ -82,12 +107,23 @@ static void on_conn_handle_closed(uv_handle_t *h)
 	ctl_unref(c);
 }
 
+static struct ctl_conn *stream_conn(struct ctl_stream *s)
+{
+	return (struct ctl_conn *)(void *)((char *)s - offsetof(struct ctl_conn, stream));
+}
+
 static void conn_close(struct ctl_conn *conn)
 {
 	struct ctl *c = conn->ctl;
+	ctl_stream_closed_fn closed = NULL;
 
 	if (conn->state == CONN_CLOSING)
 		return;
+	if (conn->state == CONN_STREAMING || conn->state == CONN_ENDING) {
+		c->n_streams--;
+		closed = conn->stream.closed;
+		conn->stream.closed = NULL;
+	}
 	conn->state = CONN_CLOSING;
 	if (conn->reply) {
 		conn->reply->conn = NULL;
@@ -102,6 +138,22 @@ static void conn_close(struct ctl_conn *conn)
 	c->n_conns--;
 	uv_close((uv_handle_t *)&conn->pipe, on_conn_handle_closed);
 	uv_close((uv_handle_t *)&conn->timer, on_conn_handle_closed);
+	/* The memory stays until the close callbacks: the stream is still
+	 * valid while its owner forgets it. */
+	if (closed)
+		closed(conn->stream.arg, &conn->stream);
+}
+
+/* The answer is out (or could not go): close, and stop the daemon if that
+ * was the request. The server may be stopped by the handler. */
+static void conn_done(struct ctl_conn *conn)
+{
+	struct ctl *c = conn->ctl;
+	bool stop = conn->then_shutdown && conn->state != CONN_CLOSING;
+
+	conn_close(conn);
+	if (stop)
+		c->h.shutdown(c->h.ctx);
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -112,7 +164,7 @@ static void on_written(uv_write_t *w, int status)
 	conn->out = NULL;
 	if (status < 0 && status != UV_ECANCELED)
 		log_msg(LOG_DEBUG, "control: answer not delivered: %s", uv_strerror(status));
-	conn_close(conn);
+	conn_done(conn);
 }
 
 /* Takes line; the connection closes once it is written. */
@@ -129,7 +181,7 @@ static void conn_write(struct ctl_conn *conn, char *line, size_t len)
 		free(conn->out);
 		conn->out = NULL;
 		log_msg(LOG_DEBUG, "control: cannot answer: %s", uv_strerror(r));
-		conn_close(conn);
+		conn_done(conn);
 	}
 }
 
@@ -175,10 +227,130 @@ static void on_timeout(uv_timer_t *t)
 		if (conn->state == CONN_WRITING)
 			uv_timer_start(&conn->timer, on_timeout, CTL_LINGER_MS, 0);
 	} else {
-		/* A client that does not read its answer. */
+		/* A client that does not read its answer, an ended stream that
+		 * does not drain, or a stream whose write failed. */
 		conn_close(conn);
 	}
 }
+
+/* ---- streams ---- */
+
+static void on_chunk_written(uv_write_t *w, int status)
+{
+	struct chunk *ch = w->data;
+	struct ctl_conn *conn = ch->conn;
+
+	free(ch->data);
+	free(ch);
+	conn->stream.pending--;
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (status < 0) {
+		log_msg(LOG_DEBUG, "control: stream: %s", uv_strerror(status));
+		conn_close(conn);
+	} else if (conn->state == CONN_ENDING && conn->stream.pending == 0) {
+		conn_close(conn);
+	}
+}
+
+/* Queues line (taken) on a stream. */
+static int stream_write(struct ctl_conn *conn, char *line, size_t len)
+{
+	struct chunk *ch = malloc(sizeof(*ch));
+	uv_buf_t b = uv_buf_init(line, (unsigned)len);
+	int r;
+
+	if (!ch) {
+		free(line);
+		return -ENOMEM;
+	}
+	ch->conn = conn;
+	ch->data = line;
+	ch->req.data = ch;
+	r = uv_write(&ch->req, (uv_stream_t *)&conn->pipe, &b, 1, on_chunk_written);
+	if (r < 0) {
+		log_msg(LOG_DEBUG, "control: stream: %s", uv_strerror(r));
+		free(line);
+		free(ch);
+		return -EIO;
+	}
+	conn->stream.pending++;
+	return 0;
+}
+
+/* Closes from the next turn of the loop, so whoever is sending (the
+ * daemon, looping over its streams) never sees its stream vanish mid-call. */
+static void stream_fail_later(struct ctl_conn *conn)
+{
+	conn->stream.dropped = 0;
+	if (uv_timer_start(&conn->timer, on_timeout, 0, 0) < 0)
+		uv_read_stop((uv_stream_t *)&conn->pipe);
+}
+
+static int stream_send_dropped(struct ctl_conn *conn)
+{
+	json_t *ev = json_pack("{s:s, s:I}", "event", "dropped", "count",
+	                       (json_int_t)conn->stream.dropped);
+	char *line;
+	size_t len;
+	int r;
+
+	if (!ev)
+		return -ENOMEM;
+	r = ctl_proto_format_event(ev, &line, &len);
+	json_decref(ev);
+	if (r == 0)
+		r = stream_write(conn, line, len);
+	if (r == 0)
+		conn->stream.dropped = 0;
+	return r;
+}
+
+int ctl_stream_send(struct ctl_stream *s, const json_t *event)
+{
+	struct ctl_conn *conn = stream_conn(s);
+	size_t queued, len;
+	char *line;
+	int r;
+
+	if (conn->state != CONN_STREAMING)
+		return -EPIPE;
+	r = ctl_proto_format_event(event, &line, &len);
+	if (r < 0)
+		return r;
+	queued = uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
+	if (queued + len > CTL_STREAM_QUEUE_MAX) {
+		free(line);
+		s->dropped++;
+		return -ENOBUFS;
+	}
+	r = s->dropped ? stream_send_dropped(conn) : 0;
+	if (r == 0)
+		r = stream_write(conn, line, len);
+	else
+		free(line);
+	if (r == -EIO)
+		stream_fail_later(conn);
+	return r;
+}
+
+void ctl_stream_end(struct ctl_stream *s)
+{
+	struct ctl_conn *conn = stream_conn(s);
+
+	if (conn->state != CONN_STREAMING)
+		return;
+	s->closed = NULL;
+	conn->state = CONN_ENDING;
+	uv_read_stop((uv_stream_t *)&conn->pipe);
+	if (s->pending == 0)
+		conn_close(conn);
+	else if (uv_timer_start(&conn->timer, on_timeout, CTL_LINGER_MS, 0) < 0)
+		conn_close(conn);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 
 /* ---- replies ---- */
 
@@ -219,6 +391,46 @@ void ctl_reply_errno(struct ctl_reply *reply, int err)
 bool ctl_reply_cancelled(const struct ctl_reply *reply)
 {
 	return reply->conn == NULL;
+}
+
+struct ctl_stream *ctl_reply_stream(struct ctl_reply *reply, json_t *result,
+                                    ctl_stream_closed_fn closed, void *arg)
+{
+	struct ctl_conn *conn = reply_take(reply);
+	char *line;
+	size_t len;
+	int r;
+
+	if (!conn) {
+		json_decref(result);
+		return NULL;
+	}
+	if (conn->ctl->n_streams >= CTL_STREAM_MAX) {
+		json_decref(result);
+		conn_fail(conn, ctl_proto_strerror(-EBUSY));
+		return NULL;
+	}
+	r = ctl_proto_format_ok(result, &line, &len);
+	json_decref(result);
+	if (r < 0) {
+		conn_fail(conn, r == -EMSGSIZE ? "answer too large" : ctl_proto_strerror(r));
+		return NULL;
+	}
+	uv_timer_stop(&conn->timer);
+	conn->state = CONN_STREAMING;
+	conn->stream = (struct ctl_stream){.closed = closed, .arg = arg};
+	conn->ctl->n_streams++;
+	/* Reading again only to learn when the client hangs up. */
+	conn->len = 0;
+	r = stream_write(conn, line, len);
+	if (r == 0)
+		r = uv_read_start((uv_stream_t *)&conn->pipe, on_alloc, on_read);
+	if (r < 0) {
+		conn->stream.closed = NULL; /* the handler never had it */
+		conn_close(conn);
+		return NULL;
+	}
+	return &conn->stream;
 }
 
 /* ---- dispatch ---- */
@@ -268,6 +480,10 @@ static bool has_async_handler(const struct ctl_handlers *h, enum ctl_cmd cmd)
 		return h->leave != NULL;
 	case CTL_CMD_PING:
 		return h->ping != NULL;
+	case CTL_CMD_LOG:
+		return h->log != NULL;
+	case CTL_CMD_NETCHECK:
+		return h->netcheck != NULL;
 	default:
 		return false;
 	}
@@ -290,6 +506,13 @@ static int call_async(const struct ctl_handlers *h, const struct ctl_request *re
 		                                        .interval_ms = req->interval_ms,
 		                                        .timeout_ms = req->timeout_ms},
 		               reply);
+	case CTL_CMD_LOG:
+		return h->log(h->ctx,
+		              &(const struct ctl_log){.lines = (unsigned)req->lines,
+		                                      .follow = req->follow},
+		              reply);
+	case CTL_CMD_NETCHECK:
+		return h->netcheck(h->ctx, reply);
 	default:
 		return -ENOTSUP;
 	}
@@ -309,6 +532,10 @@ static void dispatch_async(struct ctl_conn *conn, const struct ctl_request *req)
 	if ((req->cmd == CTL_CMD_RESOLVE || req->cmd == CTL_CMD_PING) &&
 	    ctl_proto_name_qualify(req->name, conn->ctl->domain, fqdn) < 0) {
 		conn_fail(conn, "name too long with the overlay domain");
+		return;
+	}
+	if (req->cmd == CTL_CMD_LOG && req->follow && conn->ctl->n_streams >= CTL_STREAM_MAX) {
+		conn_fail(conn, ctl_proto_strerror(-EBUSY));
 		return;
 	}
 	/* A ping takes as long as its arguments say; its connection waits that
@@ -338,6 +565,35 @@ static void dispatch_async(struct ctl_conn *conn, const struct ctl_request *req)
 		conn_fail(conn, ctl_proto_strerror(r));
 }
 
+static void hold_until_exit(struct ctl_conn *conn)
+{
+	uv_os_fd_t fd;
+	int dup_fd;
+
+	if (uv_fileno((uv_handle_t *)&conn->pipe, &fd) < 0)
+		return;
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0) {
+		log_errno(LOG_DEBUG, -errno, "control: keeping the shutdown connection");
+		return;
+	}
+	if (held_fd >= 0)
+		close(held_fd);
+	held_fd = dup_fd;
+}
+
+/* Answered by the server itself; the daemon stops once the answer is out. */
+static void dispatch_shutdown(struct ctl_conn *conn)
+{
+	if (!conn->ctl->h.shutdown) {
+		conn_fail(conn, ctl_proto_strerror(-ENOTSUP));
+		return;
+	}
+	hold_until_exit(conn);
+	conn->then_shutdown = true;
+	conn_answer(conn, NULL);
+}
+
 static bool conn_privileged(const struct ctl_conn *conn)
 {
 	return conn->have_cred && (conn->uid == 0 || conn->uid == conn->ctl->admin_uid);
@@ -363,6 +619,11 @@ static void conn_request(struct ctl_conn *conn, size_t len)
 	}
 	log_msg(LOG_DEBUG, "control: '%s' from uid %ld", ctl_proto_cmd_name(req.cmd),
 	        conn->have_cred ? (long)conn->uid : -1L);
+	if (req.cmd == CTL_CMD_SHUTDOWN) {
+		log_msg(LOG_NOTICE, "control: shutdown asked by uid %ld", (long)conn->uid);
+		dispatch_shutdown(conn);
+		return;
+	}
 	fn = sync_handler(&conn->ctl->h, req.cmd);
 	if (fn)
 		dispatch_sync(conn, fn);
@@ -385,6 +646,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	char msg[64];
 	ssize_t line;
 
+	if (conn->state == CONN_STREAMING) {
+		/* Anything the client sends is ignored; its end ends the stream. */
+		if (nread < 0)
+			conn_close(conn);
+		conn->len = 0;
+		return;
+	}
 	if (conn->state != CONN_READING || nread == 0)
 		return;
 	if (nread == UV_EOF) {
@@ -662,6 +930,18 @@ int ctl_start(uv_loop_t *loop, const struct ctl_options *opt, const struct ctl_h
 	return 0;
 }
 
+/* A stream's last line, if the socket takes it now: nothing waits for a
+ * client that does not read. */
+static void stream_say_end(struct ctl_conn *conn)
+{
+	static const char end[] =
+	        "{\"event\":\"end\",\"reason\":\"the daemon is shutting down\"}\n";
+	uv_buf_t b = uv_buf_init((char *)end, sizeof(end) - 1);
+
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe) == 0)
+		(void)uv_try_write((uv_stream_t *)&conn->pipe, &b, 1);
+}
+
 void ctl_stop(struct ctl *c)
 {
 	struct stat st;
@@ -671,6 +951,9 @@ void ctl_stop(struct ctl *c)
 	/* Someone may have replaced the file since; theirs stays. */
 	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
 		unlink(c->path);
+	for (struct ctl_conn *conn = c->conns; conn; conn = conn->next)
+		if (conn->state == CONN_STREAMING)
+			stream_say_end(conn);
 	while (c->conns)
 		conn_close(c->conns);
 	uv_close((uv_handle_t *)&c->listener, on_listener_closed);

@@ -6,7 +6,8 @@
  * Lifetime: ctl_start creates the socket and listens; ctl_stop closes every
  * connection and the socket and unlinks it. The memory goes with the last
  * close callback, so the loop must run once more after ctl_stop (idlocd's
- * teardown does). Replies outlive their connection: see struct ctl_reply. */
+ * teardown does). Replies outlive their connection: see struct ctl_reply.
+ * A reply can turn into a stream of events (log -f): see ctl_reply_stream. */
 #pragma once
 
 #include <jansson.h>
@@ -25,6 +26,10 @@ struct ctl;
  * So a handler never holds a pointer into a closed connection. */
 struct ctl_reply;
 
+/* A connection that stays open after its answer and carries event lines
+ * ({"event": ...}), for as long as the client reads them. */
+struct ctl_stream;
+
 /* The daemon's side. A NULL entry answers "not supported".
  *
  * Synchronous (status, peers, id): fill result, an empty object, with the
@@ -39,10 +44,26 @@ struct ctl_reply;
  * ctl_options.admin_uid. A ping connection is given timeout_ms plus
  * ctl_proto_ping_budget_ms before it is answered "timed out".
  *
+ * log (asynchronous): answers the last lines kept, with ctl_reply_send, or
+ * with log->follow turns the reply into a stream with ctl_reply_stream.
+ * netcheck (asynchronous): probes STUN and TURN servers, then answers.
+ *
+ * shutdown (root and ctl_options.admin_uid only): the server answers
+ * {"ok":true} itself and calls the handler once the answer is written (or
+ * could not be); the handler begins the daemon's stop and may call ctl_stop.
+ * The server keeps a duplicate of that connection's descriptor open until
+ * the process exits, so the client sees the end of the stream only when the
+ * daemon is gone.
+ *
  * The fields of each result are in docs/control.md. */
 struct ctl_ping {
 	const char *fqdn;
 	unsigned count, interval_ms, timeout_ms; /* checked against CTL_PING_* */
+};
+
+struct ctl_log {
+	unsigned lines; /* 0 to CTL_LOG_LINES_MAX */
+	bool follow;
 };
 
 struct ctl_handlers {
@@ -54,6 +75,9 @@ struct ctl_handlers {
 	int (*join)(void *ctx, struct ctl_reply *reply);
 	int (*leave)(void *ctx, struct ctl_reply *reply);
 	int (*ping)(void *ctx, const struct ctl_ping *ping, struct ctl_reply *reply);
+	int (*log)(void *ctx, const struct ctl_log *log, struct ctl_reply *reply);
+	int (*netcheck)(void *ctx, struct ctl_reply *reply);
+	void (*shutdown)(void *ctx);
 };
 
 struct ctl_options {
@@ -76,8 +100,9 @@ void ctl_options_init(struct ctl_options *opt, const char *path);
  * handlers is copied. */
 int ctl_start(uv_loop_t *loop, const struct ctl_options *opt, const struct ctl_handlers *handlers,
               struct ctl **ret);
-/* Closes every connection (pending replies become cancelled) and the socket,
- * and unlinks it. NULL-safe; c is invalid afterwards. */
+/* Closes every connection (pending replies become cancelled, streams get a
+ * last {"event":"end"} if their socket takes it at once) and the socket, and
+ * unlinks it. NULL-safe; c is invalid afterwards. */
 void ctl_stop(struct ctl *c);
 /* Connections open now. */
 unsigned ctl_connections(const struct ctl *c);
@@ -92,3 +117,23 @@ void ctl_reply_errno(struct ctl_reply *reply, int err);
 /* True when nobody waits for the answer any more: the work may be skipped,
  * but the reply must still be completed to free it. */
 bool ctl_reply_cancelled(const struct ctl_reply *reply);
+
+/* Runs once when a stream ends by anything but ctl_stream_end: the client
+ * hung up (closed or shut down its sending side), a write failed, or
+ * ctl_stop. s is invalid once it returns. */
+typedef void (*ctl_stream_closed_fn)(void *arg, struct ctl_stream *s);
+
+/* Completes reply like ctl_reply_send (taking result), then keeps the
+ * connection open for events: its deadline no longer applies. Returns the
+ * stream; or NULL, having freed the reply, when the client is gone or
+ * CTL_STREAM_MAX streams are open already (it is told "busy, try again"). */
+struct ctl_stream *ctl_reply_stream(struct ctl_reply *reply, json_t *result,
+                                    ctl_stream_closed_fn closed, void *arg);
+/* Queues event, an object with a string "event", as one line. 0; -ENOBUFS
+ * when more than CTL_STREAM_QUEUE_MAX bytes wait for the client: the event is
+ * dropped and counted, and the next one that fits goes after a
+ * {"event":"dropped","count":N}; -EINVAL, -EMSGSIZE, -ENOMEM. */
+int ctl_stream_send(struct ctl_stream *s, const json_t *event);
+/* Ends a stream from the daemon's side: what is queued is still written
+ * (for at most a second), then the connection closes; closed does not run. */
+void ctl_stream_end(struct ctl_stream *s);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "idloc/ctl.h"
 #include "common/bytes.h"
 #include "common/hit.h"
 #include "common/log.h"
@@ -29,6 +30,7 @@
 #include "daemon/config.h"
 #include "daemon/ctl.h"
 #include "daemon/datapath.h"
+#include "daemon/dnsconf.h"
 #include "daemon/dnsserver.h"
 #include "daemon/iceconf.h"
 #include "daemon/idmap.h"
@@ -88,9 +90,11 @@ struct daemon {
 	struct iceconf *iceconf;
 	struct mesh *mesh;
 	struct dnsserver *dns;
+	struct dnsconf *dnsconf; /* the system resolver pointed at us */
 	struct pinger *pinger;
 	struct ctl *ctl;
 	struct answers answers;
+	struct answers_log *log; /* the last lines logged, for idloc log */
 	struct datapath dp;
 	struct ratelimit rl_route;
 	uint8_t hip_buf[4 + HIP_MAX_PACKET]; /* zero marker + HIP, on a pipe */
@@ -348,6 +352,14 @@ static void on_close(uv_handle_t *h)
 
 static void stop_pipes(struct daemon *d);
 
+/* The system resolver stops using us (synchronously: we are exiting). */
+static void stop_dnsconf(struct daemon *d)
+{
+	d->answers.dnsconf = NULL;
+	dnsconf_stop(d->dnsconf);
+	d->dnsconf = NULL;
+}
+
 static void close_handles(struct daemon *d)
 {
 	struct {
@@ -425,6 +437,7 @@ static void begin_shutdown(struct daemon *d)
 	uv_poll_stop(&d->tun_poll);
 	ctl_stop(d->ctl);
 	d->ctl = NULL;
+	stop_dnsconf(d); /* nobody answers DNS on the TUN from now on */
 	pinger_stop(d->pinger);
 	mesh_stop(d->mesh);
 	/* hip_host_foreach callbacks must not change the association list, so
@@ -811,6 +824,7 @@ static int start_pipes(struct daemon *d)
  * libuv handles while the loop runs on. */
 static void stop_pipes(struct daemon *d)
 {
+	stop_dnsconf(d); /* every shutdown and error path passes here */
 	d->dp.io.pipes = NULL;
 	d->iceconf = iceconf_free(d->iceconf);
 	d->pipes = pipes_free(d->pipes);
@@ -892,6 +906,25 @@ static void dns_resolved(void *ctx, const struct hit *peer)
 	hip_rearm(d);
 }
 
+/* Before the privileges go: cleans up after a crashed run and opens what
+ * only root may open; dnsconf_start does the rest after the drop (it starts
+ * GLib threads, which would keep root's capabilities). Never fatal. */
+static void open_dnsconf(struct daemon *d)
+{
+	struct dnsconf_config c = {
+	        .mode = d->cfg.dns_configure,
+	        .ifindex = d->tun.ifindex,
+	        .ifname = d->tun.name,
+	        .resolver = d->cfg.dns_address,
+	        .domain = d->cfg.domain,
+	        .state_dir = d->cfg.state_dir,
+	};
+	int r = dnsconf_open(&c, &d->dnsconf);
+
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "DNS: the system resolver is left alone");
+}
+
 /* The DNS server on the TUN; it logs its own failures. */
 static int start_dns(struct daemon *d)
 {
@@ -914,6 +947,15 @@ static int start_dns(struct daemon *d)
 	return 0;
 }
 
+/* idloc down: its answer is on the way; stop as on SIGTERM. */
+static void ctl_shutdown(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->stopping)
+		begin_shutdown(d);
+}
+
 /* The control socket; ctl_start logs its own failures. */
 static int start_ctl(struct daemon *d)
 {
@@ -929,7 +971,12 @@ static int start_ctl(struct daemon *d)
 	        .pipes = d->pipes,
 	        .mesh = d->mesh,
 	        .pinger = d->pinger,
+	        .dnsconf = d->dnsconf,
 	        .started_s = mesh_clock_ms() / 1000,
+	        .loop = &d->loop,
+	        .log = d->log,
+	        .shutdown = ctl_shutdown,
+	        .shutdown_arg = d,
 	};
 	answers_handlers(&d->answers, &h);
 	ctl_options_init(&o, d->cfg.control);
@@ -996,6 +1043,12 @@ int daemon_new(const struct config *cfg, struct daemon **ret)
 		return -EIO;
 	}
 	d->loop_ready = true;
+	r = answers_log_new(CTL_LOG_KEEP, &d->log);
+	if (r < 0) {
+		uv_loop_close(&d->loop);
+		free(d);
+		return r;
+	}
 	*ret = d;
 	return 0;
 }
@@ -1041,6 +1094,7 @@ int daemon_start(struct daemon *d)
 	r = start_pinger(d);
 	if (r < 0)
 		goto err_mesh;
+	open_dnsconf(d); /* before the forwarder reads resolv.conf */
 	r = start_dns(d);
 	if (r < 0)
 		goto err_mesh;
@@ -1056,6 +1110,7 @@ int daemon_start(struct daemon *d)
 	r = drop_privileges(d);
 	if (r < 0)
 		goto err_ctl;
+	(void)dnsconf_start(d->dnsconf, &d->loop); /* after the drop: it starts threads */
 	hip_rearm(d);
 	return 0;
 
@@ -1144,6 +1199,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->idmap = idmap_free(d->idmap);
 	d->keylog = keylog_free(d->keylog);
 	d->id = identity_free(d->id);
+	d->log = answers_log_free(d->log);
 	memzero(d, sizeof(*d));
 	free(d);
 	return NULL;

@@ -55,6 +55,12 @@ static void test_cmd_names(void **state)
 	assert_false(ctl_proto_cmd_privileged(CTL_CMD_PEERS));
 	assert_false(ctl_proto_cmd_privileged(CTL_CMD_ID));
 	assert_false(ctl_proto_cmd_privileged(CTL_CMD_PING));
+	assert_true(ctl_proto_cmd_privileged(CTL_CMD_SHUTDOWN));
+	assert_false(ctl_proto_cmd_privileged(CTL_CMD_LOG));
+	assert_false(ctl_proto_cmd_privileged(CTL_CMD_NETCHECK));
+	assert_string_equal(ctl_proto_cmd_name(CTL_CMD_SHUTDOWN), "shutdown");
+	assert_string_equal(ctl_proto_cmd_name(CTL_CMD_LOG), "log");
+	assert_string_equal(ctl_proto_cmd_name(CTL_CMD_NETCHECK), "netcheck");
 }
 
 static void test_name_normalize(void **state)
@@ -531,6 +537,134 @@ static void test_roundtrip_answer(void **state)
 	free(line);
 }
 
+static void test_log_request(void **state)
+{
+	struct ctl_request req, back;
+	char err[CTL_ERROR_MAX], *line;
+	size_t len;
+
+	/* Absent "lines" is the default; "follow" is false unless said. */
+	assert_int_equal(parse("{\"cmd\":\"log\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_LOG);
+	assert_int_equal(req.lines, CTL_LOG_LINES_DEFAULT);
+	assert_false(req.follow);
+	assert_int_equal(
+	        parse("{\"follow\":true,\"cmd\":\"log\",\"lines\":0}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.lines, 0);
+	assert_true(req.follow);
+	assert_int_equal(
+	        parse("{\"cmd\":\"log\",\"lines\":10000,\"follow\":false}", &req, err, sizeof(err)),
+	        0);
+	assert_int_equal(req.lines, CTL_LOG_LINES_MAX);
+	assert_false(req.follow);
+
+	/* Wrong types and ranges are refused, never clamped. */
+	assert_int_equal(parse("{\"cmd\":\"log\",\"lines\":10001}", &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_string_equal(err, "\"lines\" must be an integer from 0 to 10000");
+	assert_int_equal(parse("{\"cmd\":\"log\",\"lines\":-1}", &req, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(parse("{\"cmd\":\"log\",\"lines\":\"5\"}", &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_int_equal(parse("{\"cmd\":\"log\",\"lines\":5.0}", &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_int_equal(parse("{\"cmd\":\"log\",\"follow\":1}", &req, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "\"follow\" must be true or false");
+	assert_int_equal(parse("{\"cmd\":\"log\",\"follow\":null}", &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_int_equal(parse("{\"cmd\":\"log\",\"name\":\"x\"}", &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_string_equal(err, "unknown argument 'name' for 'log'");
+	assert_int_equal(parse("{\"cmd\":\"status\",\"lines\":3}", &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_int_equal(
+	        parse("{\"cmd\":\"ping\",\"name\":\"a\",\"follow\":true}", &req, err, sizeof(err)),
+	        -EBADMSG);
+	assert_int_equal(parse("{\"cmd\":\"shutdown\",\"now\":true}", &req, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_int_equal(parse("{\"cmd\":\"netcheck\"}", &req, err, sizeof(err)), 0);
+	assert_int_equal(req.cmd, CTL_CMD_NETCHECK);
+
+	/* Formatting: lines when not negative, follow only when true. */
+	req = (struct ctl_request){.cmd = CTL_CMD_LOG, .lines = 7, .follow = true};
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
+	assert_string_equal(line, "{\"cmd\":\"log\",\"lines\":7,\"follow\":true}\n");
+	assert_int_equal(ctl_proto_parse_request(line, len - 1, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.lines, 7);
+	assert_true(back.follow);
+	free(line);
+	req = (struct ctl_request){.cmd = CTL_CMD_LOG, .lines = -1};
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), 0);
+	assert_string_equal(line, "{\"cmd\":\"log\"}\n");
+	free(line);
+	req = (struct ctl_request){.cmd = CTL_CMD_LOG, .lines = CTL_LOG_LINES_MAX + 1};
+	assert_int_equal(ctl_proto_format_request(&req, &line, &len), -EINVAL);
+}
+
+static void test_events(void **state)
+{
+	char err[CTL_ERROR_MAX], *line;
+	json_t *ev, *back;
+	size_t len;
+
+	ev = json_pack("{s:s, s:I, s:s, s:s}", "event", "log", "time_ms", (json_int_t)1732183200123,
+	               "level", "notice", "msg", "a \"b\"\nc");
+	assert_int_equal(ctl_proto_format_event(ev, &line, &len), 0);
+	assert_string_equal(line, "{\"event\":\"log\",\"time_ms\":1732183200123,\"level\":"
+	                          "\"notice\",\"msg\":\"a \\\"b\\\"\\nc\"}\n");
+	assert_int_equal(ctl_proto_parse_event(line, len - 1, &back, err, sizeof(err)), 0);
+	assert_true(json_equal(ev, back));
+	json_decref(back);
+	free(line);
+	json_decref(ev);
+
+	/* An event needs a string "event". */
+	ev = json_pack("{s:i}", "event", 1);
+	assert_int_equal(ctl_proto_format_event(ev, &line, &len), -EINVAL);
+	json_decref(ev);
+	assert_int_equal(ctl_proto_format_event(NULL, &line, &len), -EINVAL);
+	assert_int_equal(ctl_proto_parse_event("{\"ok\":true}", 11, &back, err, sizeof(err)),
+	                 -EBADMSG);
+	assert_null(back);
+	assert_string_equal(err, "malformed event: no string \"event\"");
+	assert_int_equal(ctl_proto_parse_event("[1]", 3, &back, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(ctl_proto_parse_event("{\"event\":\"a\",\"event\":\"b\"}", 25, &back, err,
+	                                       sizeof(err)),
+	                 -EBADMSG);
+	assert_int_equal(
+	        ctl_proto_parse_event("{\"event\":\"end\"}\n{", 17, &back, err, sizeof(err)),
+	        -EBADMSG);
+	assert_int_equal(ctl_proto_parse_event("{\"event\":\"end\"}", 15, &back, err, sizeof(err)),
+	                 0);
+	json_decref(back);
+}
+
+static void test_text_clean(void **state)
+{
+	char out[16];
+
+	ctl_proto_text_clean("plain text", out, sizeof(out));
+	assert_string_equal(out, "plain text");
+	/* Controls, DEL, C1 controls and bytes that are not UTF-8 become '?'. */
+	ctl_proto_text_clean("a\tb\x1b[0m\x7f", out, sizeof(out));
+	assert_string_equal(out, "a?b?[0m?");
+	ctl_proto_text_clean("\xc2\x85x\xff\xc3", out, sizeof(out));
+	assert_string_equal(out, "?x??");
+	/* Overlong forms and surrogates are not UTF-8. */
+	ctl_proto_text_clean("\xc0\xaf\xed\xa0\x80", out, sizeof(out));
+	assert_string_equal(out, "?????");
+	ctl_proto_text_clean("\xe2\x82\xac\xf0\x9f\x98\x80", out, sizeof(out));
+	assert_string_equal(out, "\xe2\x82\xac\xf0\x9f\x98\x80");
+	/* Cut between characters, never inside one. */
+	ctl_proto_text_clean("abcdefghijklm\xe2\x82\xac", out, sizeof(out));
+	assert_string_equal(out, "abcdefghijklm");
+	ctl_proto_text_clean("abcdefghijkl\xe2\x82\xac", out, sizeof(out));
+	assert_string_equal(out, "abcdefghijkl\xe2\x82\xac");
+	ctl_proto_text_clean("abcdefghijklmnopq", out, 4);
+	assert_string_equal(out, "abc");
+	ctl_proto_text_clean("abc", out, 1);
+	assert_string_equal(out, "");
+}
+
 static void test_strerror(void **state)
 {
 	assert_string_equal(ctl_proto_strerror(-ENOENT), "not found");
@@ -553,7 +687,8 @@ int main(void)
 	        cmocka_unit_test(test_format_ok),      cmocka_unit_test(test_format_error),
 	        cmocka_unit_test(test_parse_response), cmocka_unit_test(test_roundtrip_answer),
 	        cmocka_unit_test(test_strerror),       cmocka_unit_test(test_ping_request),
-	        cmocka_unit_test(test_ping_budget),
+	        cmocka_unit_test(test_ping_budget),    cmocka_unit_test(test_log_request),
+	        cmocka_unit_test(test_events),         cmocka_unit_test(test_text_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

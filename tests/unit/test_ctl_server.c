@@ -23,6 +23,7 @@
 #include "idloc/ctl.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "daemon/answers.h"
 #include "daemon/ctl.h"
 
 #define WAIT_MS 5000
@@ -53,7 +54,11 @@ struct fake {
 	struct ctl_reply *pending;
 	char resolved[CTL_NAME_MAX + 1];
 	bool stop_in_status;
+	bool not_joined; /* status says so until a join */
 	int joins;
+	int shutdowns;
+	struct answers_log *log;  /* the daemon's real log ring */
+	struct ctl_handlers real; /* answers.c's handlers over it */
 };
 
 struct client {
@@ -89,6 +94,8 @@ static int fake_status(void *ctx, json_t *result)
 		ctl_stop(f->ctl);
 		f->ctl = NULL;
 	}
+	if (f->not_joined)
+		json_object_set_new(json_object_get(s, "overlay"), "joined", json_false());
 	json_object_update(result, s);
 	json_decref(s);
 	return 0;
@@ -172,6 +179,7 @@ static int fake_join(void *ctx, struct ctl_reply *reply)
 	struct fake *f = ctx;
 
 	f->joins++;
+	f->not_joined = false;
 	ctl_reply_send(reply, json_pack("{s:b}", "joined", 1));
 	return 0;
 }
@@ -179,6 +187,44 @@ static int fake_join(void *ctx, struct ctl_reply *reply)
 static int fake_leave(void *ctx, struct ctl_reply *reply)
 {
 	return -ENOTCONN;
+}
+
+static json_t *netcheck_json(void)
+{
+	return json_pack("{s:[{s:s, s:s}], s:[{s:s, s:s, s:s, s:f, s:n, s:n}, {s:s, s:s, s:n, "
+	                 "s:n, s:s, s:n}], s:[s], s:{s:s, s:s}, s:[{s:s, s:s, s:b, s:f, s:n}]}",
+	                 "local", "interface", "eth0", "address", "192.168.1.20", "stun", "server",
+	                 "stun.example.org:3478", "address", "198.51.100.1:3478", "mapped",
+	                 "203.0.113.5:40001", "rtt_ms", 12.25, "error", "alternate_of", "server",
+	                 "stun2.example.org:3478", "address", "198.51.100.2:3478", "mapped",
+	                 "rtt_ms", "error", "no answer", "alternate_of", "reflexive",
+	                 "203.0.113.5:40001", "nat", "mapping", "unknown", "detail",
+	                 "only stun.example.org:3478 answered", "relays", "server",
+	                 "turn.example.org:3478", "address", "198.51.100.3:3478", "reachable", 1,
+	                 "rtt_ms", 15.5, "error");
+}
+
+static int fake_netcheck(void *ctx, struct ctl_reply *reply)
+{
+	ctl_reply_send(reply, netcheck_json());
+	return 0;
+}
+
+/* As idlocd: stops the server (and, there, the daemon). */
+static void fake_shutdown(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->shutdowns++;
+	ctl_stop(f->ctl);
+	f->ctl = NULL;
+}
+
+static int real_log(void *ctx, const struct ctl_log *log, struct ctl_reply *reply)
+{
+	struct fake *f = ctx;
+
+	return f->real.log(f->real.ctx, log, reply);
 }
 
 static const struct ctl_handlers handlers = {
@@ -248,6 +294,12 @@ static bool no_connections(void *arg)
 	return ctl_connections(f->ctl) == 0;
 }
 
+static bool one_connection(void *arg)
+{
+	struct fake *f = arg;
+	return ctl_connections(f->ctl) == 1;
+}
+
 static bool two_connections(void *arg)
 {
 	struct fake *f = arg;
@@ -315,7 +367,10 @@ static int start(struct fake *f)
 	                                        .resolve = handlers.resolve,
 	                                        .join = handlers.join,
 	                                        .leave = handlers.leave,
-	                                        .ping = handlers.ping},
+	                                        .ping = handlers.ping,
+	                                        .log = real_log,
+	                                        .netcheck = fake_netcheck,
+	                                        .shutdown = fake_shutdown},
 	                 &f->ctl);
 }
 
@@ -330,6 +385,13 @@ static int setup(void **state)
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 	ctl_options_init(&f->opt, f->path);
 	f->opt.domain = "example.internal";
+	/* The log ring and its streams are answers.c's, as in idlocd. */
+	assert_int_equal(answers_log_new(8, &f->log), 0);
+	{
+		static struct answers a;
+		a = (struct answers){.log = f->log};
+		answers_handlers(&a, &f->real);
+	}
 	*state = f;
 	return 0;
 }
@@ -353,6 +415,7 @@ static int teardown(void **state)
 		ctl_stop(f->ctl);
 	if (f->pending)
 		ctl_reply_error(f->pending, "test over");
+	f->log = answers_log_free(f->log);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	unlink(f->path);
@@ -712,6 +775,247 @@ static void test_stop_in_handler(void **state)
 	assert_null(f->ctl);
 }
 
+/* ---- tests: shutdown and log streams ---- */
+
+static bool shut_down(void *arg)
+{
+	return ((struct fake *)arg)->shutdowns > 0;
+}
+
+static void test_shutdown(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	client_open(&c, f->path);
+	client_puts(&c, "{\"cmd\":\"shutdown\"}\n");
+	/* The answer goes first, then the daemon stops (here: the server). */
+	assert_true(run_until(f, shut_down, f));
+	assert_null(f->ctl);
+	spin(f, 50);
+	client_pump(&c);
+	assert_string_equal(c.buf, "{\"ok\":true}\n");
+	/* The connection lasts as long as the process: the client learns
+	 * from its end that the daemon is gone. */
+	assert_false(c.eof);
+	client_close(&c);
+	assert_int_equal(start(f), 0);
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"shutdown\",\"now\":1}\n"),
+	                    "{\"ok\":false,\"error\":\"unknown argument 'now' for "
+	                    "'shutdown'\"}\n");
+	if (geteuid() != 0) {
+		ctl_stop(f->ctl);
+		f->opt.admin_uid = geteuid() + 1;
+		assert_int_equal(start(f), 0);
+		assert_string_equal(exchange(f, &c, "{\"cmd\":\"shutdown\"}\n"),
+		                    "{\"ok\":false,\"error\":\"permission denied\"}\n");
+	}
+	assert_int_equal(f->shutdowns, 1);
+	/* A daemon without the handler. */
+	ctl_stop(f->ctl);
+	assert_int_equal(ctl_start(&f->loop, &f->opt, &(struct ctl_handlers){.ctx = f}, &f->ctl),
+	                 0);
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"shutdown\"}\n"),
+	                    "{\"ok\":false,\"error\":\"not supported\"}\n");
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"log\"}\n"),
+	                    "{\"ok\":false,\"error\":\"not supported\"}\n");
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"netcheck\"}\n"),
+	                    "{\"ok\":false,\"error\":\"not supported\"}\n");
+}
+
+/* The "msg" of every line of a log answer, joined by ",". */
+static const char *log_msgs(const char *answer)
+{
+	static char buf[512];
+	json_t *root = json_loads(answer, 0, NULL), *l;
+	size_t i;
+
+	assert_non_null(root);
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(root, "lines"), i, l)
+	{
+		assert_string_equal(json_string_value(json_object_get(l, "level")), "warning");
+		assert_true(json_is_integer(json_object_get(l, "time_ms")));
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? "," : "",
+		         json_string_value(json_object_get(l, "msg")));
+	}
+	json_decref(root);
+	return buf;
+}
+
+static void test_log_lines(void **state)
+{
+	struct fake *f = *state;
+	struct client c;
+
+	assert_string_equal(exchange(f, &c, "{\"cmd\":\"log\"}\n"), "{\"ok\":true,\"lines\":[]}\n");
+	for (int i = 0; i < 10; i++)
+		log_msg(LOG_WARNING, "line %d", i);
+	/* Below the level: neither on stderr nor kept. */
+	log_msg(LOG_DEBUG, "not kept");
+	assert_string_equal(log_msgs(exchange(f, &c, "{\"cmd\":\"log\",\"lines\":3}\n")),
+	                    "line 7,line 8,line 9");
+	/* The ring keeps 8 here (500 in idlocd). */
+	assert_string_equal(log_msgs(exchange(f, &c, "{\"cmd\":\"log\",\"lines\":100}\n")),
+	                    "line 2,line 3,line 4,line 5,line 6,line 7,line 8,line 9");
+	assert_string_equal(log_msgs(exchange(f, &c, "{\"cmd\":\"log\",\"lines\":0}\n")), "");
+	/* Control characters and bytes that are not UTF-8 are made safe. */
+	log_msg(LOG_WARNING, "bad \x1b[31m\xff");
+	assert_string_equal(log_msgs(exchange(f, &c, "{\"cmd\":\"log\",\"lines\":1}\n")),
+	                    "bad ?[31m?");
+}
+
+static bool got_line(void *arg)
+{
+	struct client *c = arg;
+
+	client_pump(c);
+	return strchr(c->buf, '\n') != NULL || c->eof;
+}
+
+static bool got_text(void *arg)
+{
+	struct client *c = arg;
+
+	client_pump(c);
+	return strstr(c->buf, "follow me") != NULL || c->eof;
+}
+
+/* A follower: its first answer is in c->buf. */
+static void follow(struct fake *f, struct client *c, const char *req)
+{
+	client_open(c, f->path);
+	client_puts(c, req);
+	assert_true(run_until(f, got_line, c));
+	assert_false(c->eof);
+}
+
+static void test_log_follow(void **state)
+{
+	struct fake *f = *state;
+	struct client c, more[CTL_STREAM_MAX], busy;
+
+	/* The connection deadline does not cut a stream. */
+	ctl_stop(f->ctl);
+	f->opt.timeout_ms = 100;
+	assert_int_equal(start(f), 0);
+	log_msg(LOG_WARNING, "before");
+	follow(f, &c, "{\"cmd\":\"log\",\"lines\":1,\"follow\":true}\n");
+	assert_non_null(strstr(c.buf, "\"msg\":\"before\"}]}\n"));
+	spin(f, 300);
+	client_pump(&c);
+	assert_false(c.eof);
+	c.len = 0;
+	c.buf[0] = '\0';
+	log_msg(LOG_WARNING, "follow me %d", 1);
+	assert_true(run_until(f, got_text, &c));
+	assert_non_null(strstr(c.buf, "{\"event\":\"log\",\"time_ms\":"));
+	assert_non_null(strstr(c.buf, ",\"level\":\"warning\",\"msg\":\"follow me 1\"}\n"));
+
+	/* At most CTL_STREAM_MAX at once: one more is busy. */
+	for (size_t i = 0; i + 1 < CTL_STREAM_MAX; i++)
+		follow(f, &more[i], "{\"cmd\":\"log\",\"lines\":0,\"follow\":true}\n");
+	assert_string_equal(exchange(f, &busy, "{\"cmd\":\"log\",\"lines\":0,\"follow\":true}\n"),
+	                    "{\"ok\":false,\"error\":\"busy, try again\"}\n");
+	/* A client that hangs up ends its stream (a half close too). */
+	client_close(&c);
+	for (size_t i = 0; i + 1 < CTL_STREAM_MAX; i++) {
+		if (i % 2)
+			shutdown(more[i].fd, SHUT_WR);
+		else
+			client_close(&more[i]);
+	}
+	assert_true(run_until(f, no_connections, f));
+	for (size_t i = 0; i + 1 < CTL_STREAM_MAX; i++)
+		client_close(&more[i]);
+	log_msg(LOG_WARNING, "nobody follows");
+
+	/* ctl_stop tells the followers, then closes. */
+	follow(f, &c, "{\"cmd\":\"log\",\"lines\":0,\"follow\":true}\n");
+	assert_string_equal(c.buf, "{\"ok\":true,\"lines\":[]}\n");
+	ctl_stop(f->ctl);
+	f->ctl = NULL;
+	assert_true(run_until(f, client_done, &c));
+	assert_string_equal(c.buf, "{\"ok\":true,\"lines\":[]}\n{\"event\":\"end\",\"reason\":"
+	                           "\"the daemon is shutting down\"}\n");
+	client_close(&c);
+}
+
+/* A follower that reads line by line and only remembers what it looks for. */
+struct drain {
+	int fd;
+	char line[4096];
+	size_t len;
+	bool dropped, seen;
+	const char *want;
+	uint64_t last_data; /* when something came last */
+};
+
+static bool drained(void *arg)
+{
+	struct drain *d = arg;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = recv(d->fd, buf, sizeof(buf), 0)) > 0) {
+		d->last_data = now_ms();
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (d->len < sizeof(d->line) - 1)
+					d->line[d->len++] = buf[i];
+				continue;
+			}
+			d->line[d->len] = '\0';
+			d->len = 0;
+			if (strstr(d->line, "{\"event\":\"dropped\",\"count\":"))
+				d->dropped = true;
+			if (d->want && strstr(d->line, d->want))
+				d->seen = true;
+		}
+	}
+	return d->want ? d->seen : now_ms() - d->last_data > 300;
+}
+
+static void test_log_slow_reader(void **state)
+{
+	struct fake *f = *state;
+	struct drain d = {.fd = -1};
+	struct client c;
+	char big[1001];
+	int rcvbuf = 4096, saved, null;
+
+	/* A follower that does not read while 3 MB are logged. */
+	client_open(&c, f->path);
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	client_puts(&c, "{\"cmd\":\"log\",\"lines\":0,\"follow\":true}\n");
+	assert_true(run_until(f, got_line, &c));
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	null = open("/dev/null", O_WRONLY);
+	dup2(null, STDERR_FILENO);
+	for (int i = 0; i < 3000; i++) {
+		log_msg(LOG_WARNING, "%s", big);
+		if (i % 100 == 0)
+			uv_run(&f->loop, UV_RUN_NOWAIT);
+	}
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(null);
+	/* The daemon kept a bounded queue; the reader catches up, and the
+	 * next line comes after word of what was lost. */
+	d.fd = c.fd;
+	d.last_data = now_ms();
+	assert_true(run_until(f, drained, &d));
+	d.want = "\"msg\":\"after the flood\"}";
+	log_msg(LOG_WARNING, "after the flood");
+	assert_true(run_until(f, drained, &d));
+	assert_true(d.dropped);
+	client_close(&c);
+}
+
 /* ---- tests: the idloc command line against the server ---- */
 
 struct child {
@@ -742,26 +1046,22 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Runs `idloc args...` in a child while the loop serves it. Returns the exit
- * code; out and err get what it printed. */
-static int idloc(struct fake *f, char **out, char **err, ...)
+/* Starts `idloc args...` (ap, NULL-terminated) in a child with stdout and
+ * stderr in files of the test's directory. */
+static void idloc_start(struct fake *f, struct child *ch, va_list ap)
 {
 	char arg0[] = "idloc", *argv[16] = {arg0}, o[192], e[192];
-	struct child ch = {0};
 	int argc = 1, fd;
-	va_list ap;
-	static char errbuf[8192];
 
-	va_start(ap, err);
 	while ((argv[argc] = va_arg(ap, char *)) != NULL)
 		argc++;
-	va_end(ap);
 	snprintf(o, sizeof(o), "%s/out", f->dir);
 	snprintf(e, sizeof(e), "%s/err", f->dir);
 	fflush(NULL);
-	ch.pid = fork();
-	assert_true(ch.pid >= 0);
-	if (ch.pid == 0) {
+	*ch = (struct child){0};
+	ch->pid = fork();
+	assert_true(ch->pid >= 0);
+	if (ch->pid == 0) {
 		fd = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, STDOUT_FILENO);
 		close(fd);
@@ -773,14 +1073,47 @@ static int idloc(struct fake *f, char **out, char **err, ...)
 		fflush(NULL);
 		_exit(fd);
 	}
-	assert_true(run_until(f, child_exited, &ch));
-	assert_true(WIFEXITED(ch.status));
+}
+
+/* Serves the child until it exits. Returns its exit code; out and err get
+ * what it printed. */
+static int idloc_wait(struct fake *f, struct child *ch, char **out, char **err)
+{
+	char o[192], e[192];
+	static char errbuf[8192];
+
+	snprintf(o, sizeof(o), "%s/out", f->dir);
+	snprintf(e, sizeof(e), "%s/err", f->dir);
+	assert_true(run_until(f, child_exited, ch));
+	assert_true(WIFEXITED(ch->status));
 	strcpy(errbuf, slurp(e));
 	*err = errbuf;
 	*out = slurp(o);
 	unlink(o);
 	unlink(e);
-	return WEXITSTATUS(ch.status);
+	return WEXITSTATUS(ch->status);
+}
+
+/* Runs `idloc args...` in a child while the loop serves it. */
+static int idloc(struct fake *f, char **out, char **err, ...)
+{
+	struct child ch;
+	va_list ap;
+
+	va_start(ap, err);
+	idloc_start(f, &ch, ap);
+	va_end(ap);
+	return idloc_wait(f, &ch, out, err);
+}
+
+/* Starts `idloc args...` in the background. */
+static void idloc_bg(struct fake *f, struct child *ch, ...)
+{
+	va_list ap;
+
+	va_start(ap, ch);
+	idloc_start(f, ch, ap);
+	va_end(ap);
 }
 
 static void test_cli_status(void **state)
@@ -996,8 +1329,9 @@ static void test_cli_config_and_errors(void **state)
 	assert_non_null(strstr(err, "cannot read"));
 
 	assert_int_equal(idloc(f, &out, &err, "-s", "/nonexistent/idloc.sock", "status", NULL), 1);
-	assert_string_equal(err, "idloc: cannot connect to '/nonexistent/idloc.sock': No such "
-	                         "file or directory (is idlocd running?)\n");
+	assert_string_equal(err, "idlocd is not running (nothing answers on "
+	                         "/nonexistent/idloc.sock): start it with 'idloc up' or "
+	                         "'systemctl start idlocd'\n");
 	assert_int_equal(idloc(f, &out, &err, NULL), 2);
 	assert_int_equal(idloc(f, &out, &err, "status", "extra", NULL), 2);
 	assert_int_equal(idloc(f, &out, &err, "--help", NULL), 0);
@@ -1006,6 +1340,186 @@ static void test_cli_config_and_errors(void **state)
 	assert_non_null(strstr(out, "Usage: idloc [-s SOCKET] [-c CONFIG] peers [--json]"));
 	assert_int_equal(idloc(f, &out, &err, "--version", NULL), 0);
 	assert_non_null(strstr(out, "idloc "));
+}
+
+static void test_cli_log(void **state)
+{
+	struct fake *f = *state;
+	struct child ch;
+	char *out, *err;
+	json_t *got;
+
+	log_msg(LOG_WARNING, "first %d", 1);
+	log_msg(LOG_ERR, "second");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "log", "-n", "1", NULL), 0);
+	assert_string_equal(err, "");
+	/* "2025-11-21 10:01:02.123 err     second", in local time. */
+	assert_int_equal(strlen(out), 24 + 8 + 7);
+	assert_int_equal(out[4], '-');
+	assert_int_equal(out[19], '.');
+	assert_string_equal(out + 23, " err     second\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "log", "--json", NULL), 0);
+	got = json_loads(out, 0, NULL);
+	assert_true(json_is_array(got));
+	assert_int_equal(json_array_size(got), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "msg")),
+	                    "first 1");
+	json_decref(got);
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "log", "-n", "10001", NULL), 2);
+	assert_non_null(strstr(err,
+	                       "invalid line count '10001': expected 0 to 10000\n"
+	                       "Usage: idloc [-s SOCKET] [-c CONFIG] log [-f] [-n N] [--json]\n"));
+
+	/* -f: the last line, then what comes, until the daemon stops. */
+	idloc_bg(f, &ch, "-s", f->path, "log", "-f", "-n", "1", NULL);
+	assert_true(run_until(f, one_connection, f));
+	spin(f, 200);
+	log_msg(LOG_WARNING, "third");
+	spin(f, 200);
+	ctl_stop(f->ctl);
+	f->ctl = NULL;
+	assert_int_equal(idloc_wait(f, &ch, &out, &err), 0);
+	assert_non_null(strstr(out, " err     second\n"));
+	assert_non_null(strstr(out, " warning third\n"));
+	assert_null(strstr(out, "first"));
+	assert_string_equal(err, "idloc: log: the daemon is shutting down\n");
+
+	/* -f --json: one object per line, events included. */
+	assert_int_equal(start(f), 0);
+	idloc_bg(f, &ch, "-s", f->path, "log", "-f", "-n", "1", "--json", NULL);
+	spin(f, 300);
+	ctl_stop(f->ctl);
+	f->ctl = NULL;
+	assert_int_equal(idloc_wait(f, &ch, &out, &err), 0);
+	assert_non_null(strstr(out, "\"msg\":\"third\",\"event\":\"log\"}\n"));
+	assert_non_null(strstr(out, "{\"event\":\"end\",\"reason\":\"the daemon is shutting "
+	                            "down\"}\n"));
+}
+
+static void test_cli_netcheck(void **state)
+{
+	struct fake *f = *state;
+	json_t *got, *want;
+	char *out, *err;
+
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "netcheck", NULL), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(
+	        out,
+	        "NAT         unknown\n"
+	        "            only stun.example.org:3478 answered\n"
+	        "reflexive   203.0.113.5:40001\n"
+	        "local       eth0 192.168.1.20\n"
+	        "\n"
+	        "STUN SERVER             ADDRESS            MAPPED             RTT      ERROR\n"
+	        "stun.example.org:3478   198.51.100.1:3478  203.0.113.5:40001  12.2 ms  -\n"
+	        "stun2.example.org:3478  198.51.100.2:3478  -                  -        no "
+	        "answer\n"
+	        "\n"
+	        "RELAY                  ADDRESS            REACHABLE  RTT      ERROR\n"
+	        "turn.example.org:3478  198.51.100.3:3478  yes        15.5 ms  -\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "netcheck", "--json", NULL), 0);
+	got = json_loads(out, 0, NULL);
+	want = netcheck_json();
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_cli_up(void **state)
+{
+	struct fake *f = *state;
+	char conf[192], text[512], *out, *err, *before;
+	struct stat st;
+
+	snprintf(conf, sizeof(conf), "%s/idloc.conf", f->dir);
+	/* A file idlocd would reject: its own message, file and line. */
+	write_file(conf, "[overlay]\ndomain = example.internal\n[peer]\nprot = 1\n");
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, "--name", "mars", NULL), 1);
+	snprintf(text, sizeof(text), "%s:4: unknown key 'prot' in [peer]\n", conf);
+	assert_string_equal(err, text);
+	/* Bad values are usage errors, checked with idlocd's rules. */
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, "--overlay", "a..b", NULL), 2);
+	assert_non_null(strstr(err, "idloc: up: invalid --overlay: [overlay] domain: 'a..b'"));
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, "--bootstrap", "1.2.3.4:0", NULL),
+	                 2);
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, "--bootstrap", "", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, "--bootstrap", "a;b", NULL), 2);
+	assert_int_equal(
+	        idloc(f, &out, &err, "up", "--no-bootstrap", "--bootstrap", "1.2.3.4", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "up", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "up", "extra", NULL), 2);
+	/* A new file needs the domain; nothing is written without it. */
+	unlink(conf);
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, "--name", "mars", NULL), 1);
+	assert_non_null(strstr(err, ": [overlay] domain is required\n"
+	                            "idloc: up: give the overlay's domain with --overlay\n"));
+	assert_int_equal(stat(conf, &st), -1);
+
+	/* The daemon runs this config and has joined: nothing to do but
+	 * show its status; the file stays as it is. */
+	snprintf(text, sizeof(text),
+	         "# mine\n[overlay]\ndomain = example.internal\n[peer]\nname = mars\ncontrol = "
+	         "%s\n[dns]\nupstream = none\n",
+	         f->path);
+	write_file(conf, text);
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, NULL), 0);
+	assert_non_null(strstr(out, "joined      yes\n"));
+	assert_int_equal(f->joins, 0);
+	before = strdup(text);
+	/* The same values, spelled otherwise: still nothing to do. */
+	assert_int_equal(idloc(f, &out, &err, "-c", conf, "up", "--overlay", "Example.Internal.",
+	                       "--name", "MARS", NULL),
+	                 0);
+	assert_string_equal(slurp(conf), before);
+	/* Not joined: asked to join, then waited for. */
+	f->not_joined = true;
+	assert_int_equal(idloc(f, &out, &err, "up", "-c", conf, "--json", NULL), 0);
+	assert_int_equal(f->joins, 1);
+	assert_non_null(strstr(out, "\"joined\": true"));
+	assert_string_equal(slurp(conf), before);
+	free(before);
+	unlink(conf);
+}
+
+static void test_cli_down_and_help(void **state)
+{
+	struct fake *f = *state;
+	char *out, *err;
+
+	assert_int_equal(idloc(f, &out, &err, "-s", "/nonexistent/idloc.sock", "down", NULL), 0);
+	assert_string_equal(err, "idlocd is not running\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", f->path, "down", "--json", NULL), 2);
+	assert_non_null(strstr(err, "unknown option '--json' for 'down'"));
+	assert_int_equal(idloc(f, &out, &err, "--json", "-s", f->path, "down", NULL), 2);
+	assert_non_null(strstr(err, "'down' has no --json"));
+	assert_int_equal(idloc(f, &out, &err, "help", NULL), 0);
+	assert_non_null(strstr(out, "  netcheck       NAT type, reflexive address, relays\n"));
+	assert_non_null(strstr(out, "  up             configure, start and join the overlay\n"));
+	assert_int_equal(idloc(f, &out, &err, "help", "up", NULL), 0);
+	assert_non_null(strstr(out, "Usage: idloc up [--overlay DOMAIN] [--name NAME] [--bootstrap "
+	                            "ADDR]... [--no-bootstrap] [-c CONFIG] [--json]\n"));
+	assert_int_equal(idloc(f, &out, &err, "help", "nope", NULL), 2);
+	assert_int_equal(idloc(f, &out, &err, "frob", NULL), 2);
+	assert_string_equal(err, "idloc: unknown command 'frob'\n"
+	                         "Usage: idloc [-s SOCKET] [-c CONFIG] COMMAND [ARGS] [--json]\n"
+	                         "Try 'idloc --help'.\n");
+	assert_int_equal(idloc(f, &out, &err, "status", "-x", NULL), 2);
+	assert_string_equal(err, "idloc: unknown option '-x' for 'status'\n"
+	                         "Usage: idloc [-s SOCKET] [-c CONFIG] status [--json]\n"
+	                         "Try 'idloc status --help'.\n");
+	assert_int_equal(idloc(f, &out, &err, "-s", "/nonexistent/idloc.sock", "log", "-f", NULL),
+	                 1);
+	assert_non_null(strstr(err, "idlocd is not running"));
 }
 
 int main(void)
@@ -1031,6 +1545,14 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_cli_join_leave, setup_started, teardown),
 	        cmocka_unit_test_setup_teardown(test_cli_config_and_errors, setup_started,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_shutdown, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_log_lines, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_log_follow, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_log_slow_reader, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_log, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_netcheck, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_up, setup_started, teardown),
+	        cmocka_unit_test_setup_teardown(test_cli_down_and_help, setup_started, teardown),
 	};
 
 	/* No SIGPIPE handling here: ctl_start must take care of it. */
