@@ -288,6 +288,13 @@ static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 	case HIP_EVENT_DESTROYED:
 		drop_peer(d, a);
 		break;
+	case HIP_EVENT_MOVED: {
+		char l[UDP_ADDRSTRLEN];
+
+		log_msg(LOG_NOTICE, "HIP association with %s moved to %s (address verified)",
+		        assoc_name(a, n), locator_format(hip_assoc_locator(a), l));
+		break;
+	}
 	}
 	if (d->pipes)
 		pipes_hip_event(d->pipes, a, ev, now_ms(d));

@@ -538,6 +538,7 @@ void pipes_hip_event(struct pipes *p, struct hip_assoc *a, enum hip_event ev, ui
 		memzero(&ip, sizeof(ip));
 		break;
 	case HIP_EVENT_REKEYED:
+	case HIP_EVENT_MOVED:
 		break;
 	case HIP_EVENT_FAILED:
 		pipe_fail(p, x, "the base exchange failed", now);

@@ -218,6 +218,7 @@ void hip_assoc_disarm(struct hip_assoc *a)
 {
 	a->pending = HIP_PENDING_NONE;
 	a->timer_at = UINT64_MAX;
+	a->out_to_set = false;
 }
 
 void hip_assoc_forget_keys(struct hip_assoc *a)
@@ -1119,7 +1120,7 @@ int hip_host_input(struct hip_host *h, const uint8_t *pkt, size_t len,
 		FAIL("no association with the sender");
 	switch (m.type) {
 	case HIP_UPDATE:
-		return hip_handle_update(h, a, &m, now, reason);
+		return hip_handle_update(h, a, &m, from, now, reason);
 	case HIP_NOTIFY:
 		return hip_handle_notify(h, a, &m, reason);
 	case HIP_CLOSE:
@@ -1150,7 +1151,7 @@ static bool retransmit(struct hip_host *h, struct hip_assoc *a, uint64_t now)
 	a->retries++;
 	a->rto *= 2;
 	a->timer_at = now + a->rto;
-	hip_send(h, &a->loc, a->out, a->out_len);
+	hip_send(h, a->out_to_set ? &a->out_to : &a->loc, a->out, a->out_len);
 	return true;
 }
 
@@ -1171,9 +1172,12 @@ static bool assoc_expire(struct hip_host *h, struct hip_assoc *a, uint64_t now)
 	case HIP_PENDING_UPDATE:
 		if (retransmit(h, a, now))
 			return false;
-		/* The rekey failed; the current SAs stay until the sequence runs out. */
+		/* The rekey failed; the current SAs stay until the sequence runs out.
+		 * An address that did not answer its echo is not taken. */
 		hip_assoc_disarm(a);
 		a->rekey_new_spi = 0;
+		a->verifying = false;
+		a->readdressing = false;
 		return false;
 	case HIP_PENDING_CLOSE:
 		if (retransmit(h, a, now))

@@ -42,6 +42,7 @@ enum hip_event {
 	HIP_EVENT_CLOSED,      /* CLOSE/CLOSE_ACK done or peer closed: drop the SAs */
 	HIP_EVENT_FAILED,      /* gave up (E-FAILED); packets queued for it can be dropped */
 	HIP_EVENT_DESTROYED,   /* the association is freed right after this returns */
+	HIP_EVENT_MOVED,       /* the peer's locator changed, verified (RFC 8046) */
 };
 
 struct hip_config {
@@ -134,6 +135,15 @@ void *hip_assoc_user(const struct hip_assoc *a);
 /* Tells the engine an authenticated ESP packet arrived on the association:
  * completes R2-SENT (RFC 7401 section 4.4.2). Cheap; call per packet or batch. */
 void hip_assoc_esp_received(struct hip_assoc *a);
+
+/* Mobility (RFC 8046): announces our locators to the peer after our address
+ * changed: UPDATE(ESP_INFO with the current SPI as old and new, LOCATOR_SET,
+ * SEQ), sent to the peer's locator (from whatever address the host uses
+ * now). The peer verifies the new address with an echo before using it.
+ * Fill address, type, port and kind of each entry; the engine sets the SPI.
+ * -ENOTCONN unless established, -EBUSY while another UPDATE runs. */
+int hip_host_readdress(struct hip_host *h, struct hip_assoc *a,
+                       const struct hip_locator_entry *locs, size_t n, uint64_t now);
 
 /* As Initiator, before the R1 arrives: select ICE-STUN-UDP if the Responder
  * offers it (an exchange routed through the overlay needs ICE for its data

@@ -183,28 +183,59 @@ int hip_handle_close_ack(struct hip_host *h, struct hip_assoc *a, const struct h
  * reply, A when it receives it; the daemon keeps the previous inbound SA for
  * packets still in flight. If both start at once, the lower HIT yields. */
 
-static int send_update(struct hip_host *h, struct hip_assoc *a, const struct hip_esp_info *ei,
-                       bool with_seq, const uint32_t *ack)
+/* What one UPDATE carries; a packet with SEQ is kept in a->out for
+ * retransmission. */
+struct update {
+	const struct hip_esp_info *ei;
+	const struct hip_locator_entry *locs;
+	size_t nlocs;
+	bool with_seq;
+	const uint32_t *ack;
+	const uint8_t *echo_req; /* HIP_ECHO_NONCE_LEN bytes */
+	const struct hip_opaque *echo_resp;
+	const struct hip_locator *to; /* NULL: the association's locator */
+};
+
+static int send_update_parts(struct hip_host *h, struct hip_assoc *a, const struct update *u)
 {
 	uint8_t buf[HIP_MAX_PACKET];
-	uint8_t *dst = with_seq ? a->out : buf;
-	size_t cap = with_seq ? sizeof(a->out) : sizeof(buf);
+	uint8_t *dst = u->with_seq ? a->out : buf;
+	size_t cap = u->with_seq ? sizeof(a->out) : sizeof(buf);
 	struct hip_builder b;
 	int r;
 
 	begin(&b, a, dst, cap, HIP_UPDATE);
-	if (ei)
-		hip_esp_info_encode(&b, ei);
-	if (with_seq)
+	if (u->ei)
+		hip_esp_info_encode(&b, u->ei);
+	if (u->nlocs)
+		hip_locator_set_encode(&b, u->locs, u->nlocs);
+	if (u->with_seq)
 		hip_seq_encode(&b, a->update_id_out);
-	if (ack)
-		hip_ack_encode(&b, ack, 1);
+	if (u->ack)
+		hip_ack_encode(&b, u->ack, 1);
+	if (u->echo_req)
+		hip_opaque_encode(&b, HIP_P_ECHO_REQUEST_SIGNED, u->echo_req, HIP_ECHO_NONCE_LEN);
+	if (u->echo_resp)
+		hip_opaque_encode(&b, HIP_P_ECHO_RESPONSE_SIGNED, u->echo_resp->data,
+		                  u->echo_resp->len);
 	r = finish_signed(&b, a);
 	if (r < 0)
 		return r;
-	if (with_seq)
+	if (u->with_seq) {
 		a->out_len = (size_t)r;
-	return hip_send(h, &a->loc, dst, (size_t)r);
+		a->out_to_set = u->to != NULL;
+		if (u->to)
+			a->out_to = *u->to;
+	}
+	return hip_send(h, u->to ? u->to : &a->loc, dst, (size_t)r);
+}
+
+static int send_update(struct hip_host *h, struct hip_assoc *a, const struct hip_esp_info *ei,
+                       bool with_seq, const uint32_t *ack)
+{
+	struct update u = {.ei = ei, .with_seq = with_seq, .ack = ack};
+
+	return send_update_parts(h, a, &u);
 }
 
 int hip_build_update_rekey(struct hip_host *h, struct hip_assoc *a)
@@ -233,6 +264,102 @@ int hip_host_rekey(struct hip_host *h, struct hip_assoc *a, uint64_t now)
 	if (r < 0 && r != -EAGAIN)
 		return r;
 	hip_assoc_arm(a, HIP_PENDING_UPDATE, now);
+	return 0;
+}
+
+/* ---- UPDATE: mobility (RFC 8046 section 3.2) ----
+ *
+ *   MN -> CN  UPDATE(ESP_INFO(old = new = current SPI), LOCATOR_SET, SEQ(x))
+ *   CN -> MN  UPDATE(SEQ(y), ACK(x), ECHO_REQUEST_SIGNED(n))   to the new address
+ *   MN -> CN  UPDATE(ACK(y), ECHO_RESPONSE_SIGNED(n))
+ *
+ * The new address is the UPDATE's source (behind a NAT the locators inside
+ * are not where the packets come from, RFC 5770): it becomes the peer's
+ * locator only when the echo has come back, so a forged or replayed UPDATE
+ * can never redirect traffic (no data goes to an unverified address). */
+
+int hip_host_readdress(struct hip_host *h, struct hip_assoc *a,
+                       const struct hip_locator_entry *locs, size_t n, uint64_t now)
+{
+	struct hip_locator_entry l[HIP_LOCATORS_MAX];
+	struct hip_esp_info ei = {.keymat_index = (uint16_t)a->esp_index,
+	                          .old_spi = a->esp.spi_in,
+	                          .new_spi = a->esp.spi_in};
+	struct update u = {.ei = &ei, .locs = l, .nlocs = n, .with_seq = true};
+	int r;
+
+	if (a->state != HIP_STATE_ESTABLISHED)
+		return -ENOTCONN;
+	if (a->pending != HIP_PENDING_NONE)
+		return -EBUSY;
+	if (n == 0 || n > HIP_LOCATORS_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		l[i] = locs[i];
+		l[i].spi = a->esp.spi_in;
+		if (l[i].lifetime == 0)
+			l[i].lifetime = HIP_LOCATOR_LIFETIME_S;
+	}
+	a->update_id_out++;
+	a->readdressing = true;
+	r = send_update_parts(h, a, &u);
+	if (r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH) {
+		a->readdressing = false;
+		return r;
+	}
+	hip_assoc_arm(a, HIP_PENDING_UPDATE, now);
+	return 0;
+}
+
+/* The peer announced locators: verify where the UPDATE came from. */
+static int readdress_answer(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,
+                            const struct hip_esp_info *ei, uint32_t seq,
+                            const struct hip_locator *from, uint64_t now, const char **reason)
+{
+	struct hip_locator_entry locs[HIP_LOCATORS_MAX];
+	struct update u = {.with_seq = true, .ack = &seq};
+	size_t n;
+	int r;
+
+	if (hip_locator_set_decode(hip_msg_find(m, HIP_P_LOCATOR_SET), locs, HIP_LOCATORS_MAX, &n) <
+	    0)
+		FAIL("UPDATE LOCATOR_SET malformed or unsupported");
+	if (ei->old_spi != a->esp.spi_out || ei->new_spi != ei->old_spi)
+		FAIL("UPDATE with locators must keep the current SPI");
+	if (!from ||
+	    (from->len == a->loc.len && memcmp(&from->addr, &a->loc.addr, from->len) == 0)) {
+		/* Same address: nothing to verify, acknowledge. */
+		return send_update(h, a, NULL, false, &seq);
+	}
+	r = crypto_random(a->verify_nonce, sizeof(a->verify_nonce));
+	if (r < 0)
+		return r;
+	a->verify_loc = *from;
+	a->verifying = true;
+	a->update_id_out++;
+	u.echo_req = a->verify_nonce;
+	u.to = &a->verify_loc;
+	r = send_update_parts(h, a, &u);
+	if (r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH)
+		return r;
+	hip_assoc_arm(a, HIP_PENDING_UPDATE, now);
+	return 0;
+}
+
+/* Our echo came back: the new address is the peer's. */
+static int verify_done(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,
+                       const char **reason)
+{
+	struct hip_opaque echo;
+
+	if (hip_opaque_decode(hip_msg_find(m, HIP_P_ECHO_RESPONSE_SIGNED), &echo) < 0 ||
+	    echo.len != sizeof(a->verify_nonce) ||
+	    memcmp_ct(echo.data, a->verify_nonce, sizeof(a->verify_nonce)) != 0)
+		FAIL("UPDATE does not echo our address check");
+	hip_assoc_disarm(a);
+	a->verifying = false;
+	a->loc = a->verify_loc;
+	hip_event(h, a, HIP_EVENT_MOVED);
 	return 0;
 }
 
@@ -277,7 +404,7 @@ static int update_answer(struct hip_host *h, struct hip_assoc *a, const struct h
 }
 
 int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,
-                      uint64_t now, const char **reason)
+                      const struct hip_locator *from, uint64_t now, const char **reason)
 {
 	static const uint16_t known[] = {HIP_P_ESP_INFO,
 	                                 HIP_P_LOCATOR_SET,
@@ -293,6 +420,9 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 	const struct hip_param *pseq = hip_msg_find(m, HIP_P_SEQ);
 	const struct hip_param *pack = hip_msg_find(m, HIP_P_ACK);
 	const struct hip_param *pei = hip_msg_find(m, HIP_P_ESP_INFO);
+	const struct hip_param *ploc = hip_msg_find(m, HIP_P_LOCATOR_SET);
+	const struct hip_param *preq = hip_msg_find(m, HIP_P_ECHO_REQUEST_SIGNED);
+	struct hip_opaque echo_req;
 	struct hip_esp_info ei;
 	uint32_t seq = 0, acks[16];
 	size_t nacks = 0;
@@ -306,10 +436,16 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 		return -EBADMSG;
 	if ((pseq && hip_seq_decode(pseq, &seq) < 0) ||
 	    (pack && hip_ack_decode(pack, acks, ARRAY_SIZE(acks), &nacks) < 0) ||
-	    (pei && hip_esp_info_decode(pei, &ei) < 0))
+	    (pei && hip_esp_info_decode(pei, &ei) < 0) ||
+	    (preq && hip_opaque_decode(preq, &echo_req) < 0))
 		FAIL("UPDATE with a malformed parameter");
-	if (hip_msg_find(m, HIP_P_LOCATOR_SET) || hip_msg_find(m, HIP_P_DIFFIE_HELLMAN))
-		FAIL("UPDATE with locators or a new DH is not supported yet");
+	if (hip_msg_find(m, HIP_P_DIFFIE_HELLMAN))
+		FAIL("UPDATE with a new DH is not supported yet");
+	if (ploc && (!pei || !pseq))
+		FAIL("UPDATE with locators needs ESP_INFO and SEQ");
+	if (ploc && a->pending != HIP_PENDING_NONE &&
+	    !(pseq && a->have_update_in && seq <= a->update_id_in))
+		FAIL("UPDATE with locators while another UPDATE runs");
 	if (a->state == HIP_STATE_R2_SENT)
 		hip_assoc_set_state(a, HIP_STATE_ESTABLISHED);
 
@@ -321,7 +457,7 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 		 * pending (it carries our ESP_INFO and the ACK), send it again;
 		 * otherwise acknowledge again. */
 		if (a->pending == HIP_PENDING_UPDATE && !a->rekey_new_spi)
-			hip_send(h, &a->loc, a->out, a->out_len);
+			hip_send(h, a->out_to_set ? &a->out_to : &a->loc, a->out, a->out_len);
 		else
 			send_update(h, a, NULL, false, &seq);
 		return 0;
@@ -330,6 +466,10 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 		a->update_id_in = seq;
 		a->have_update_in = true;
 	}
+	if (ploc)
+		return readdress_answer(h, a, m, &ei, seq, from, now, reason);
+	if (acked && a->verifying)
+		return verify_done(h, a, m, reason);
 
 	if (pei && acked && a->rekey_new_spi) {
 		/* The answer to our rekey. */
@@ -358,9 +498,15 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 	}
 	/* An ACK without ESP_INFO does not complete our own rekey: the answer
 	 * must carry the peer's new SPI, so keep retransmitting for it. */
-	if (acked && !a->rekey_new_spi)
+	if (acked && !a->rekey_new_spi) {
 		hip_assoc_disarm(a);
-	if (pseq && !pei)
-		send_update(h, a, NULL, false, &seq);
+		a->readdressing = false;
+	}
+	if (pseq && !pei) {
+		/* An address check (RFC 8046) is answered with the echo. */
+		struct update u = {.ack = &seq, .echo_resp = preq ? &echo_req : NULL};
+
+		send_update_parts(h, a, &u);
+	}
 	return 0;
 }

@@ -120,6 +120,17 @@ struct hip_assoc {
 	bool rekey_peer_done; /* peer's ESP_INFO received for this rekey */
 	uint32_t rekey_peer_spi;
 	uint8_t echo[HIP_ECHO_NONCE_LEN];
+
+	/* Mobility (RFC 8046). The peer's new address under verification: it
+	 * is used only once the echo came back from it. */
+	bool verifying;
+	struct hip_locator verify_loc;
+	uint8_t verify_nonce[HIP_ECHO_NONCE_LEN];
+	bool readdressing; /* our UPDATE with LOCATOR_SET awaits its answer */
+	/* Where the pending packet goes when not to loc (an echo request to an
+	 * address being verified). */
+	struct hip_locator out_to;
+	bool out_to_set;
 };
 
 /* bex.c */
@@ -149,7 +160,7 @@ int r1_check_solution(struct hip_host *h, const struct hit *hit_i, const struct 
 
 /* control.c */
 int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,
-                      uint64_t now, const char **reason);
+                      const struct hip_locator *from, uint64_t now, const char **reason);
 int hip_handle_close(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m, uint64_t now,
                      const char **reason);
 int hip_handle_close_ack(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,

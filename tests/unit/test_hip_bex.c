@@ -25,6 +25,7 @@ struct node;
 
 struct packet {
 	struct node *from;
+	struct hip_locator to;
 	uint8_t data[HIP_MAX_PACKET];
 	size_t len;
 };
@@ -34,7 +35,7 @@ struct node {
 	struct hip_host *host;
 	struct hip_locator loc;
 	struct node *peer;
-	int established, rekeyed, closed, failed, destroyed;
+	int established, rekeyed, closed, failed, destroyed, moved;
 	struct hip_assoc *last;
 };
 
@@ -46,10 +47,10 @@ static int net_send(void *ctx, const struct hip_locator *to, const uint8_t *pkt,
 {
 	struct node *n = ctx;
 
-	(void)to;
 	assert_true(qlen < MAXQ);
 	assert_true(len <= HIP_MAX_PACKET);
 	queue[qlen].from = n;
+	queue[qlen].to = *to;
 	memcpy(queue[qlen].data, pkt, len);
 	queue[qlen].len = len;
 	qlen++;
@@ -77,6 +78,9 @@ static void net_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 	case HIP_EVENT_DESTROYED:
 		n->destroyed++;
 		n->last = NULL;
+		break;
+	case HIP_EVENT_MOVED:
+		n->moved++;
 		break;
 	}
 }
@@ -297,6 +301,96 @@ static void test_udp_mode(void **state)
 	                 -ENOENT);
 	assert_int_equal(hip_assoc_ice(hip_host_find(n[1].host, identity_hit(n[0].id)), &p),
 	                 -ENOENT);
+}
+
+static bool loc_is(const struct hip_locator *l, const struct node *n)
+{
+	return l->len == n->loc.len && memcmp(&l->addr, &n->loc.addr, l->len) == 0;
+}
+
+/* A moves to a new address and says so (RFC 8046): B checks the new
+ * address with an echo sent there, then uses it; SAs stay as they were. */
+static void test_readdress(void **state)
+{
+	struct node *n = *state;
+	struct hip_assoc *a, *b;
+	struct hip_esp_keys before, after;
+	struct hip_locator_entry loc = {.type = HIP_LOCATOR_TRANSPORT,
+	                                .port = 10501,
+	                                .protocol = 17,
+	                                .addr = {[10] = 0xff, [11] = 0xff, 10, 77, 9, 9}};
+	bool echo_to_new = false;
+
+	connect_ab(n, false);
+	a = hip_host_find(n[0].host, identity_hit(n[1].id));
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	hip_assoc_esp_received(b);
+	assert_int_equal(hip_assoc_esp_keys(b, &before), 0);
+	((struct sockaddr_in *)&n[0].loc.addr)->sin_addr.s_addr = htonl(0x0a4d0909u);
+	((struct sockaddr_in *)&n[0].loc.addr)->sin_port = htons(10501);
+	assert_int_equal(hip_host_readdress(n[0].host, a, &loc, 1, 1), 0);
+	assert_int_equal(hip_host_readdress(n[0].host, a, &loc, 1, 1), -EBUSY);
+	/* A's UPDATE, then B's echo request: it must go to the new address. */
+	for (int i = 0; i < 8 && qlen; i++) {
+		struct packet p = queue[0];
+
+		if (p.from == &n[1] && pkt_type(0) == HIP_UPDATE && !echo_to_new)
+			echo_to_new = loc_is(&p.to, &n[0]);
+		memmove(queue, queue + 1, (qlen - 1) * sizeof(queue[0]));
+		qlen--;
+		assert_int_equal(
+		        hip_host_input(p.from->peer->host, p.data, p.len, &p.from->loc, 1, NULL),
+		        0);
+	}
+	assert_true(echo_to_new);
+	assert_int_equal(qlen, 0);
+	assert_int_equal(n[1].moved, 1);
+	assert_true(loc_is(hip_assoc_locator(b), &n[0]));
+	assert_int_equal(hip_assoc_esp_keys(b, &after), 0);
+	assert_int_equal(after.spi_in, before.spi_in);
+	assert_int_equal(after.spi_out, before.spi_out);
+	assert_memory_equal(after.key_out, before.key_out, before.keylen);
+	/* A is free for the next UPDATE. */
+	assert_int_equal(hip_host_rekey(n[0].host, a, 2), 0);
+	deliver_all(2);
+	assert_keys_match(&n[0], &n[1]);
+}
+
+/* Nobody answers the echo at the announced address (a forged or replayed
+ * UPDATE, or A lost it again): B keeps the old address. */
+static void test_readdress_unverified(void **state)
+{
+	struct node *n = *state;
+	struct hip_assoc *a, *b;
+	struct hip_locator old;
+	struct hip_locator_entry loc = {.type = HIP_LOCATOR_IPV6,
+	                                .addr = {[10] = 0xff, [11] = 0xff, 10, 77, 9, 9}};
+
+	connect_ab(n, false);
+	a = hip_host_find(n[0].host, identity_hit(n[1].id));
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	hip_assoc_esp_received(b);
+	old = *hip_assoc_locator(b);
+	((struct sockaddr_in *)&n[0].loc.addr)->sin_addr.s_addr = htonl(0x0a4d0909u);
+	assert_int_equal(hip_host_readdress(n[0].host, a, &loc, 1, 1), 0);
+	for (uint64_t t = 1; t < 120000; t += 500) {
+		/* Deliver A's packets; drop everything B sends to the new address. */
+		while (qlen) {
+			struct packet p = queue[0];
+
+			memmove(queue, queue + 1, (qlen - 1) * sizeof(queue[0]));
+			qlen--;
+			if (p.from == &n[1] && loc_is(&p.to, &n[0]))
+				continue;
+			hip_host_input(p.from->peer->host, p.data, p.len, &p.from->loc, t, NULL);
+		}
+		hip_host_tick(n[0].host, t);
+		hip_host_tick(n[1].host, t);
+	}
+	assert_int_equal(n[1].moved, 0);
+	assert_int_equal(hip_assoc_locator(b)->len, old.len);
+	assert_memory_equal(&hip_assoc_locator(b)->addr, &old.addr, old.len);
+	assert_int_equal(hip_assoc_state(b), HIP_STATE_ESTABLISHED);
 }
 
 static void test_opportunistic(void **state)
@@ -828,6 +922,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_opportunistic, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ice_mode, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_udp_mode, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_readdress, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_readdress_unverified, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_puzzle_difficulty, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_packet_order_and_contents, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_simultaneous_initiation, setup, teardown),
