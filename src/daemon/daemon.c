@@ -41,6 +41,7 @@
 #include "daemon/pinger.h"
 #include "daemon/pipes.h"
 #include "daemon/privs.h"
+#include "daemon/roam.h"
 #include "hip/bex.h"
 #include "hip/wire.h"
 #include "net/gloop.h"
@@ -91,6 +92,7 @@ struct daemon {
 	struct mesh *mesh;
 	struct dnsserver *dns;
 	struct dnsconf *dnsconf; /* the system resolver pointed at us */
+	struct roam *roam;       /* our address changes, told to the peers */
 	struct pinger *pinger;
 	struct ctl *ctl;
 	struct answers answers;
@@ -222,6 +224,12 @@ static void on_established(struct daemon *d, struct hip_assoc *a)
 		return;
 	}
 	hip_assoc_set_user(a, p);
+	/* Every peer we have keys with is reachable by its LSI too. */
+	r = idmap_add(d->idmap, &p->hit, NULL, NULL);
+	if (r > 0 && (r & IDMAP_COLLISION))
+		log_msg(LOG_NOTICE,
+		        "LSI of %s collides with another peer's here: using a local one",
+		        hit_format(&p->hit, h));
 	log_msg(LOG_NOTICE,
 	        "HIP association with %s at %s established (ESP SPI in 0x%08x out 0x%08x)",
 	        hit_format(&p->hit, h), locator_format(hip_assoc_locator(a), l), k.spi_in,
@@ -369,6 +377,8 @@ static void stop_dnsconf(struct daemon *d)
 
 static void close_handles(struct daemon *d)
 {
+	roam_stop(d->roam);
+	d->roam = NULL;
 	struct {
 		unsigned bit;
 		uv_handle_t *h;
@@ -954,6 +964,24 @@ static int start_dns(struct daemon *d)
 	return 0;
 }
 
+/* Mobility: our address changes are told to the peers. Without rtnetlink
+ * notifications the daemon still works, it only does not follow moves. */
+static void start_roam(struct daemon *d)
+{
+	struct roam_io io = {
+	        .loop = &d->loop,
+	        .hip = d->hip,
+	        .tun_name = d->tun.name,
+	        .port = d->udp.port,
+	        .hip_changed = mesh_hip_changed,
+	        .ctx = d,
+	};
+	int r = roam_start(&io, &d->roam);
+
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "address changes will not be followed");
+}
+
 /* idloc down: its answer is on the way; stop as on SIGTERM. */
 static void ctl_shutdown(void *arg)
 {
@@ -1118,6 +1146,7 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		goto err_ctl;
 	(void)dnsconf_start(d->dnsconf, &d->loop); /* after the drop: it starts threads */
+	start_roam(d);
 	hip_rearm(d);
 	return 0;
 

@@ -172,3 +172,74 @@ int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t
 		mnl_attr_put(h, RTA_PREFSRC, alen, prefsrc);
 	return transact(nl, h);
 }
+
+/* ---- address change notifications ---- */
+
+struct netlink_watch {
+	struct mnl_socket *sock;
+};
+
+int netlink_watch_open(struct netlink_watch **ret)
+{
+	struct netlink_watch *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!w->sock) {
+		r = -errno;
+		free(w);
+		return r;
+	}
+	if (mnl_socket_bind(w->sock, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, MNL_SOCKET_AUTOPID) <
+	    0) {
+		r = -errno;
+		mnl_socket_close(w->sock);
+		free(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+struct netlink_watch *netlink_watch_free(struct netlink_watch *w)
+{
+	if (w) {
+		mnl_socket_close(w->sock);
+		free(w);
+	}
+	return NULL;
+}
+
+int netlink_watch_fd(const struct netlink_watch *w)
+{
+	return mnl_socket_get_fd(w->sock);
+}
+
+int netlink_watch_drain(struct netlink_watch *w, int except_ifindex)
+{
+	char buf[NL_BUF];
+	int changes = 0;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(w->sock, buf, sizeof(buf));
+		const struct nlmsghdr *h;
+		int left;
+
+		if (n < 0)
+			return errno == EAGAIN ? changes : -errno; /* EAGAIN == EWOULDBLOCK */
+		left = (int)n;
+		for (h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, left);
+		     h = mnl_nlmsg_next(h, &left)) {
+			const struct ifaddrmsg *ifa;
+
+			if (h->nlmsg_type != RTM_NEWADDR && h->nlmsg_type != RTM_DELADDR)
+				continue;
+			ifa = mnl_nlmsg_get_payload(h);
+			/* Our own TUN's addresses are identifiers, not locators. */
+			if ((int)ifa->ifa_index != except_ifindex)
+				changes++;
+		}
+	}
+}

@@ -21,3 +21,13 @@ int netlink_addr_add(struct netlink *nl, int ifindex, int family, const uint8_t 
  * source address the kernel picks for it. */
 int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
                       unsigned plen, const uint8_t *prefsrc);
+
+/* Notifications of addresses added and removed (any family), on a
+ * non-blocking socket to poll. */
+struct netlink_watch;
+int netlink_watch_open(struct netlink_watch **ret);
+struct netlink_watch *netlink_watch_free(struct netlink_watch *w);
+int netlink_watch_fd(const struct netlink_watch *w);
+/* Reads every pending notification; returns how many concern an interface
+ * other than except_ifindex (0: nothing for us), or a negative errno. */
+int netlink_watch_drain(struct netlink_watch *w, int except_ifindex);

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* roam.c: announcing our new locators to the peers when our addresses change. */
+#include "daemon/roam.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/locator.h"
+#include "hip/bex.h"
+#include "net/netlink.h"
+
+#define ROAM_SETTLE_MS  300 /* a move brings several notifications: act once */
+#define ROAM_MAX_ASSOCS 256
+
+struct roam {
+	struct roam_io io;
+	struct netlink_watch *watch;
+	int tun_ifindex;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int open_handles;
+};
+
+/* Our host addresses as type-2 locators: not the TUN's, not loopback, not
+ * IPv6 link-local. */
+static size_t our_locators(const struct roam *r, struct hip_locator_entry *out, size_t cap)
+{
+	struct ifaddrs *ifa, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i && n < cap; i = i->ifa_next) {
+		struct hip_locator_entry *e = &out[n];
+
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
+		    strcmp(i->ifa_name, r->io.tun_name) == 0)
+			continue;
+		memset(e, 0, sizeof(*e));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			e->addr[10] = e->addr[11] = 0xff;
+			memcpy(e->addr + 12, &((const struct sockaddr_in *)i->ifa_addr)->sin_addr,
+			       4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			const struct in6_addr *a =
+			        &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(a))
+				continue;
+			memcpy(e->addr, a, 16);
+		} else {
+			continue;
+		}
+		e->type = HIP_LOCATOR_TRANSPORT;
+		e->traffic = HIP_TRAFFIC_BOTH;
+		e->protocol = IPPROTO_UDP;
+		e->kind = HIP_KIND_HOST;
+		e->port = r->io.port;
+		n++;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+struct collect {
+	struct hip_assoc *a[ROAM_MAX_ASSOCS];
+	size_t n;
+};
+
+static void collect_direct(struct hip_assoc *a, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (hip_assoc_state(a) == HIP_STATE_ESTABLISHED &&
+	    !locator_is_overlay(hip_assoc_locator(a)) && c->n < ROAM_MAX_ASSOCS)
+		c->a[c->n++] = a;
+}
+
+static void on_settled(uv_timer_t *t)
+{
+	struct roam *r = t->data;
+	struct hip_locator_entry locs[HIP_LOCATORS_MAX];
+	size_t n = our_locators(r, locs, HIP_LOCATORS_MAX);
+	struct collect c = {.n = 0};
+	size_t told = 0;
+
+	if (n == 0) {
+		log_msg(LOG_INFO, "no address left: waiting for one before telling peers");
+		return;
+	}
+	/* hip_host_foreach must not see associations change: collect first. */
+	hip_host_foreach(r->io.hip, collect_direct, &c);
+	for (size_t i = 0; i < c.n; i++)
+		if (hip_host_readdress(r->io.hip, c.a[i], locs, n, uv_now(r->io.loop)) == 0)
+			told++;
+	log_msg(LOG_NOTICE, "our addresses changed: %zu locator(s) announced to %zu peer(s)", n,
+	        told);
+	r->io.hip_changed(r->io.ctx);
+}
+
+static void on_netlink(uv_poll_t *p, int status, int events)
+{
+	struct roam *r = p->data;
+	int n;
+
+	(void)events;
+	if (status < 0)
+		return;
+	n = netlink_watch_drain(r->watch, r->tun_ifindex);
+	if (n < 0) {
+		log_errno(LOG_DEBUG, n, "address notifications");
+		return;
+	}
+	if (n > 0)
+		uv_timer_start(&r->timer, on_settled, ROAM_SETTLE_MS, 0);
+}
+
+int roam_start(const struct roam_io *io, struct roam **ret)
+{
+	struct roam *r = calloc(1, sizeof(*r));
+	int e;
+
+	if (!r)
+		return -ENOMEM;
+	r->io = *io;
+	r->tun_ifindex = (int)if_nametoindex(io->tun_name);
+	e = netlink_watch_open(&r->watch);
+	if (e < 0) {
+		free(r);
+		return e;
+	}
+	if (uv_poll_init(io->loop, &r->poll, netlink_watch_fd(r->watch)) < 0 ||
+	    uv_timer_init(io->loop, &r->timer) < 0) {
+		netlink_watch_free(r->watch);
+		free(r);
+		return -EIO;
+	}
+	r->poll.data = r->timer.data = r;
+	r->open_handles = 2;
+	uv_poll_start(&r->poll, UV_READABLE, on_netlink);
+	*ret = r;
+	return 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct roam *r = h->data;
+
+	if (--r->open_handles == 0) {
+		netlink_watch_free(r->watch);
+		free(r);
+	}
+}
+
+void roam_stop(struct roam *r)
+{
+	if (!r)
+		return;
+	uv_close((uv_handle_t *)&r->poll, on_closed);
+	uv_close((uv_handle_t *)&r->timer, on_closed);
+}

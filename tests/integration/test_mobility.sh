@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test_mobility.sh: make-before-break on a direct association (RFC 8046
+# readdressing). venus streams TCP to earth's LSI; meanwhile venus gains a
+# new address and loses the old one. venus's daemon announces its locators
+# in a HIP UPDATE, earth checks the new address with an echo and follows, and
+# the TCP stream finishes without the application seeing an error. A ping
+# running alongside measures the interruption.
+#
+#          sw (bridge br0, 10.77.6.0/24)
+#     +-----------+
+#   earth .2    venus .1 -> .11
+#
+# Needs root; exits 77 (skip) otherwise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+
+IDLOCD=${IDLOCD:?set IDLOCD to the idlocd binary}
+IDLOC=${IDLOC:?set IDLOC to the idloc binary}
+
+require_root
+require_cmd ip python3 ping
+lib_init
+
+conf()
+{
+	local n=$1 boot=$2
+	mkdir -p "$TEST_TMP/$n"
+	{
+		printf '[overlay]\ndomain = mob.internal\n'
+		[[ -n $boot ]] && printf 'bootstrap = %s\n' "$boot"
+		printf '[peer]\nname = %s\nstate-dir = %s/%s/state\ncontrol = %s/%s/ctl.sock\n' \
+			"$n" "$TEST_TMP" "$n" "$TEST_TMP" "$n"
+		printf '[dns]\nupstream = none\nconfigure = none\n'
+	} >"$TEST_TMP/$n/idloc.conf"
+}
+
+ctl()
+{
+	local n=$1
+	shift
+	ns_exec "$n" "$IDLOC" -s "$TEST_TMP/$n/ctl.sock" "$@"
+}
+
+field()
+{
+	ctl "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+
+bridge_create sw
+ns_create earth
+ns_create venus
+bridge_attach sw earth 10.77.6.2/24
+bridge_attach sw venus 10.77.6.1/24
+# The new address is a secondary in the same subnet: it must survive the
+# removal of the primary.
+ns_exec venus sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
+conf earth ""
+conf venus 10.77.6.2:10500
+ns_spawn earth "$TEST_TMP/earth/idlocd.log" "$TEST_TMP/earth/idlocd.log" \
+	"$IDLOCD" -c "$TEST_TMP/earth/idloc.conf"
+wait_for_udp_port earth 10500 10
+ns_spawn venus "$TEST_TMP/venus/idlocd.log" "$TEST_TMP/venus/idlocd.log" \
+	"$IDLOCD" -c "$TEST_TMP/venus/idloc.conf"
+wait_for_log "$TEST_TMP/earth/idlocd.log" "association with .* at 10.77.6.1:10500 established" 20
+earth_lsi=$(field earth lsi)
+venus_hit=$(field venus hit)
+
+# A TCP stream from venus to earth's LSI, spread over 8 seconds.
+ns_spawn earth "$TEST_TMP/earth/sink.log" "$TEST_TMP/earth/sink.log" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 9000)); s.listen(1); c, _ = s.accept(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+open(sys.argv[2], "w").write(str(n))' "$earth_lsi" "$TEST_TMP/earth/received"
+sleep 0.5
+ns_spawn venus "$TEST_TMP/venus/source.log" "$TEST_TMP/venus/source.log" python3 -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 9000), timeout=20)
+for _ in range(400):
+    c.sendall(b"x" * 1000); time.sleep(0.02)
+c.close(); print("sent 400000")' "$earth_lsi"
+source_pid=$SPAWNED_PID
+ns_spawn earth "$TEST_TMP/earth/ping.log" "$TEST_TMP/earth/ping.log" \
+	ping -6 -i 0.1 -c 80 -W 1 "$venus_hit"
+ping_pid=$SPAWNED_PID
+
+sleep 2
+ip -n "$(ns venus)" addr add 10.77.6.11/24 dev eth0
+ip -n "$(ns venus)" addr del 10.77.6.1/24 dev eth0
+
+rc=0
+wait "$source_pid" || rc=$?
+check "the TCP stream finished without an error (exit $rc)" test "$rc" -eq 0
+wait "$ping_pid" || true
+for _ in $(seq 50); do [[ -s $TEST_TMP/earth/received ]] && break; sleep 0.1; done
+check "earth received every byte" test "$(cat "$TEST_TMP/earth/received" 2>/dev/null)" = 400000
+check "earth followed venus to its new address" \
+	wait_for_log "$TEST_TMP/earth/idlocd.log" "moved to 10.77.6.11:10500 \(address verified\)" 5
+lost=$(python3 -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"(\d+) packets transmitted, (\d+) received", t); print(int(m[1])-int(m[2]) if m else -1)' "$TEST_TMP/earth/ping.log")
+echo "interruption: about $((lost * 100)) ms ($lost of 80 pings at 100 ms lost)"
+check "the ping across the move lost at most 2 s" test "$lost" -ge 0 -a "$lost" -le 20
+
+finish
