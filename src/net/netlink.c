@@ -192,8 +192,8 @@ int netlink_watch_open(struct netlink_watch **ret)
 		free(w);
 		return r;
 	}
-	if (mnl_socket_bind(w->sock, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, MNL_SOCKET_AUTOPID) <
-	    0) {
+	if (mnl_socket_bind(w->sock, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+	                    MNL_SOCKET_AUTOPID) < 0) {
 		r = -errno;
 		mnl_socket_close(w->sock);
 		free(w);
@@ -232,13 +232,18 @@ int netlink_watch_drain(struct netlink_watch *w, int except_ifindex)
 		left = (int)n;
 		for (h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, left);
 		     h = mnl_nlmsg_next(h, &left)) {
-			const struct ifaddrmsg *ifa;
+			int index;
 
-			if (h->nlmsg_type != RTM_NEWADDR && h->nlmsg_type != RTM_DELADDR)
+			if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR)
+				index = (int)((const struct ifaddrmsg *)mnl_nlmsg_get_payload(h))
+				                ->ifa_index;
+			else if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK)
+				index = ((const struct ifinfomsg *)mnl_nlmsg_get_payload(h))
+				                ->ifi_index;
+			else
 				continue;
-			ifa = mnl_nlmsg_get_payload(h);
 			/* Our own TUN's addresses are identifiers, not locators. */
-			if ((int)ifa->ifa_index != except_ifindex)
+			if (index != except_ifindex)
 				changes++;
 		}
 	}

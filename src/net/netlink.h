@@ -22,7 +22,8 @@ int netlink_addr_add(struct netlink *nl, int ifindex, int family, const uint8_t 
 int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
                       unsigned plen, const uint8_t *prefsrc);
 
-/* Notifications of addresses added and removed (any family), on a
+/* Notifications of addresses added and removed (any family) and of links
+ * going up or down (an uplink that fails keeps its IPv4 address), on a
  * non-blocking socket to poll. */
 struct netlink_watch;
 int netlink_watch_open(struct netlink_watch **ret);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test_nat_direct.sh: two peers behind two different home routers (both
+# endpoint-independent NATs with address-and-port-dependent filtering) reach
+# each other directly. Neither can send the other an I1; their base exchange
+# is routed through the overlay, and ICE pairs the server-reflexive addresses
+# coturn's STUN port tells them (`[ice] stun`). venus fetches a page from a
+# plain web server on mars by name; `idloc peers` on venus shows mars
+# ESTABLISHED on a srflx or prflx path to mars's router; a capture on the
+# internet holds no TCP, no plaintext, and nothing through the TURN relay.
+#
+#                 inet (bridge br0, 10.77.100.0/24)
+#     +-------------+-------------+-------------+
+#   earth .1    turn .3 (coturn)  vhome .11     mhome .12   (eim NATs)
+#                                   |             |
+#                               venus 10.77.101.2   mars 10.77.102.2
+#
+# Needs root; exits 77 (skip) otherwise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=natlib.sh
+source "$here/natlib.sh"
+
+IDLOCD=${IDLOCD:?set IDLOCD to the idlocd binary}
+IDLOC=${IDLOC:?set IDLOC to the idloc binary}
+NAT_DOMAIN=nat.internal
+RESOLVER=100.64.0.53
+MARKER=idloc-nat-direct-marker-4b1e
+FLAVOUR=eim
+WANT_PATH='srflx|prflx'
+
+require_root
+require_cmd turnserver curl tcpdump tshark
+nat_require
+lib_init
+
+EARTH=10.77.100.1
+TURN=10.77.100.3
+VHOME=10.77.100.11
+MHOME=10.77.100.12
+nat_internet
+nat_public earth "$EARTH"
+nat_public turn "$TURN"
+nat_router vhome "$VHOME" 101 "$FLAVOUR"
+nat_router mhome "$MHOME" 102 "$FLAVOUR"
+nat_peer vhome venus 10.77.101.2
+nat_peer mhome mars 10.77.102.2
+ns_resolv_conf venus "$RESOLVER"
+coturn_start turn "$TURN"
+
+ice="[ice]\nstun = $TURN:$COTURN_PORT"
+idlocd_conf earth ""
+idlocd_conf venus "$EARTH:10500" "$ice"
+idlocd_conf mars "$EARTH:10500" "$ice"
+
+# Everything on the internet from here on is captured.
+ns_spawn inet "$TEST_TMP/tcpdump.log" "$TEST_TMP/tcpdump.log" \
+	tcpdump -i br0 -n -U -s 0 -w "$TEST_TMP/internet.pcap"
+capture_pid=$SPAWNED_PID
+sleep 1
+
+# mars is settled before venus starts. Two peers that learn each other's
+# router address from earth at the same moment can open a direct association
+# on their daemon ports (both I1s punch the hole); this test is about the
+# way the peers meet otherwise: a pipe (routed base exchange, then ICE).
+idlocd_start earth
+wait_for_udp_port earth 10500 10
+idlocd_start mars
+check "mars joined the overlay" idlocd_wait_joined mars 60
+check "mars registered its name" \
+	wait_for_log "$TEST_TMP/mars/idlocd.log" "name 'mars.$NAT_DOMAIN' registered" 30
+idlocd_start venus
+check "venus joined the overlay" idlocd_wait_joined venus 60
+mars_hit=$(idloc_ctl mars status --json | json_field hit)
+check "venus resolves mars" retry 30 resolves venus mars
+
+mkdir -p "$TEST_TMP/www"
+for _ in $(seq 200); do echo "$MARKER"; done >"$TEST_TMP/www/index.html"
+ns_spawn mars "$TEST_TMP/mars/http.log" "$TEST_TMP/mars/http.log" \
+	python3 -m http.server 80 --bind 0.0.0.0 --directory "$TEST_TMP/www"
+check "web server on mars is up" retry 10 bash -c "[[ -n \$(ip netns exec $(ns mars) ss -Hltn 'sport = :80') ]]"
+
+curl_marker()
+{
+	ns_exec venus curl -4 -sS --max-time 15 "http://mars.$NAT_DOMAIN/" | grep -q "$MARKER"
+}
+check "venus curls http://mars.$NAT_DOMAIN/ through both NATs" retry 60 curl_marker
+check "venus lists mars ESTABLISHED on a $WANT_PATH path" peer_path_is venus "$mars_hit" "$WANT_PATH"
+remote_is_mhome()
+{
+	local remote
+	read -r _ _ remote _ < <(peer_info venus "$mars_hit") || true
+	[[ $remote == "$MHOME":* ]]
+}
+check "the path goes straight to mars's router ($MHOME), not through the relay" remote_is_mhome
+check "mars lists venus ESTABLISHED on a $WANT_PATH path" \
+	peer_path_is mars "$(idloc_ctl venus status --json | json_field hit)" "$WANT_PATH"
+
+stop_pid "$capture_pid" 5 || true
+count()
+{
+	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l
+}
+check "the capture holds traffic between the two routers" \
+	test "$(count "ip.addr == $VHOME && ip.addr == $MHOME && udp")" -gt 10
+check "no TCP on the internet" test "$(count tcp)" -eq 0
+check "the page's marker never appears on the internet" \
+	bash -c "! grep -aq '$MARKER' '$TEST_TMP/internet.pcap'"
+check "nothing went through coturn's relay ports" \
+	test "$(count "(ip.src == $TURN && udp.srcport >= 49152 && udp.srcport <= 49252) || (ip.dst == $TURN && udp.dstport >= 49152 && udp.dstport <= 49252)")" -eq 0
+check "venus and mars asked coturn's STUN port for their reflexive addresses" \
+	test "$(count "ip.dst == $TURN && udp.dstport == $COTURN_PORT && ip.src == $VHOME")" -gt 0 -a \
+	"$(count "ip.dst == $TURN && udp.dstport == $COTURN_PORT && ip.src == $MHOME")" -gt 0
+
+finish

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test_nat_turn.sh: two peers behind symmetric NATs (MASQUERADE --random-fully:
+# a new port per destination, so the address a server sees is useless to
+# anyone else) cannot reach each other directly; both are given the same
+# coturn server in `[ice] turn` and meet through a relay. venus fetches a
+# page from a plain web server on mars by name; `idloc peers` on venus shows
+# mars ESTABLISHED on a relay path; coturn logged the allocations; the relay
+# carried the traffic and saw only ESP: the capture on the internet holds no
+# TCP and never the page's marker.
+#
+#                 inet (bridge br0, 10.77.100.0/24)
+#     +-------------+-------------+-------------+
+#   earth .1    turn .3 (coturn)  vhome .11     mhome .12   (symmetric NATs)
+#                                   |             |
+#                               venus 10.77.101.2   mars 10.77.102.2
+#
+# Needs root; exits 77 (skip) otherwise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=natlib.sh
+source "$here/natlib.sh"
+
+IDLOCD=${IDLOCD:?set IDLOCD to the idlocd binary}
+IDLOC=${IDLOC:?set IDLOC to the idloc binary}
+NAT_DOMAIN=nat.internal
+RESOLVER=100.64.0.53
+MARKER=idloc-nat-turn-marker-93c0
+PAGE_KB=256
+
+require_root
+require_cmd turnserver curl tcpdump tshark
+nat_require
+lib_init
+
+EARTH=10.77.100.1
+TURN=10.77.100.3
+VHOME=10.77.100.11
+MHOME=10.77.100.12
+nat_internet
+nat_public earth "$EARTH"
+nat_public turn "$TURN"
+nat_router vhome "$VHOME" 101 symmetric
+nat_router mhome "$MHOME" 102 symmetric
+nat_peer vhome venus 10.77.101.2
+nat_peer mhome mars 10.77.102.2
+ns_resolv_conf venus "$RESOLVER"
+coturn_start turn "$TURN"
+
+ice="[ice]\nturn = turn://$COTURN_USER:$COTURN_PASS@$TURN:$COTURN_PORT"
+idlocd_conf earth ""
+idlocd_conf venus "$EARTH:10500" "$ice"
+idlocd_conf mars "$EARTH:10500" "$ice"
+
+ns_spawn inet "$TEST_TMP/tcpdump.log" "$TEST_TMP/tcpdump.log" \
+	tcpdump -i br0 -n -U -s 0 -w "$TEST_TMP/internet.pcap"
+capture_pid=$SPAWNED_PID
+sleep 1
+
+# mars is settled before venus starts. Two peers that learn each other's
+# router address from earth at the same moment can open a direct association
+# on their daemon ports (both I1s punch the hole); this test is about the
+# way the peers meet otherwise: a pipe (routed base exchange, then ICE).
+idlocd_start earth
+wait_for_udp_port earth 10500 10
+idlocd_start mars
+check "mars joined the overlay" idlocd_wait_joined mars 60
+check "mars registered its name" \
+	wait_for_log "$TEST_TMP/mars/idlocd.log" "name 'mars.$NAT_DOMAIN' registered" 30
+idlocd_start venus
+check "venus joined the overlay" idlocd_wait_joined venus 60
+mars_hit=$(idloc_ctl mars status --json | json_field hit)
+check "venus resolves mars" retry 30 resolves venus mars
+
+mkdir -p "$TEST_TMP/www"
+{
+	for _ in $(seq 200); do echo "$MARKER"; done
+	head -c $((PAGE_KB * 1024)) /dev/urandom | base64
+} >"$TEST_TMP/www/index.html"
+ns_spawn mars "$TEST_TMP/mars/http.log" "$TEST_TMP/mars/http.log" \
+	python3 -m http.server 80 --bind 0.0.0.0 --directory "$TEST_TMP/www"
+check "web server on mars is up" retry 10 bash -c "[[ -n \$(ip netns exec $(ns mars) ss -Hltn 'sport = :80') ]]"
+
+want=$(sha256sum <"$TEST_TMP/www/index.html" | cut -d' ' -f1)
+curl_page()
+{
+	local got
+	got=$(ns_exec venus curl -4 -sS --max-time 15 "http://mars.$NAT_DOMAIN/" | sha256sum | cut -d' ' -f1)
+	[[ $got == "$want" ]]
+}
+check "venus curls http://mars.$NAT_DOMAIN/ (${PAGE_KB} kB, intact) through two symmetric NATs" \
+	retry 60 curl_page
+check "venus lists mars ESTABLISHED on a relay path" peer_path_is venus "$mars_hit" relay
+remote_is_turn()
+{
+	local remote
+	read -r _ _ remote _ < <(peer_info venus "$mars_hit") || true
+	[[ $remote == "$TURN":* ]]
+}
+check "the path goes through coturn ($TURN)" remote_is_turn
+check "mars lists venus ESTABLISHED on a relay path" \
+	peer_path_is mars "$(idloc_ctl venus status --json | json_field hit)" relay
+
+stop_pid "$capture_pid" 5 || true
+count()
+{
+	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l
+}
+relayed="(ip.src == $TURN && udp.srcport >= 49152 && udp.srcport <= 49252) || (ip.dst == $TURN && udp.dstport >= 49152 && udp.dstport <= 49252)"
+check "coturn's relay ports carried the page (more than $((PAGE_KB / 2)) packets)" \
+	test "$(count "$relayed")" -gt $((PAGE_KB / 2))
+allocations()
+{
+	test "$(grep -c "ALLOCATE processed, success" "$COTURN_LOG")" -ge 2
+}
+check "coturn logged successful allocations (venus's and mars's)" allocations
+# allocated_from ADDR: a successful Allocate response went to ADDR (method
+# 0x003, class success response).
+allocated_from()
+{
+	test "$(count "ip.dst == $1 && ip.src == $TURN && stun.type == 0x0103")" -gt 0
+}
+check "venus's router got an allocation" allocated_from "$VHOME"
+check "mars's router got an allocation" allocated_from "$MHOME"
+check "no TCP on the internet" test "$(count tcp)" -eq 0
+check "the page's marker never appears on the internet (the relay saw only ESP)" \
+	bash -c "! grep -aq '$MARKER' '$TEST_TMP/internet.pcap'"
+
+finish
