@@ -103,10 +103,12 @@ check "the UDP timeout is per router (host keeps its own)" \
 	test "$(sysctl -n net.netfilter.nf_conntrack_udp_timeout)" != 3
 check "... and so does another router" \
 	test "$(ns_exec re2 sysctl -n net.netfilter.nf_conntrack_udp_timeout)" != 3
-# Four holds at once (one port each): an answer WAIT s after the request,
-# with traffic every KEEP s meanwhile (0: none).
+# Three holds at once (one port each): an answer WAIT s after the request,
+# with traffic every KEEP s meanwhile (0: none). Margins stay at 2 s or
+# more: conntrack expires entries on its own schedule, and a test that races
+# it would fail under load.
 declare -A hold_pid
-for spec in "5101 1 0" "5102 5 0" "5103 7 1" "5104 7 4"; do
+for spec in "5101 1 0" "5102 5 0" "5103 7 1"; do
 	read -r p wait keep <<<"$spec"
 	nat_probe he1 hold "$p" "$SRV:7000" "$wait" "$keep" >"$TEST_TMP/hold-$p" &
 	hold_pid[$p]=$!
@@ -122,7 +124,6 @@ received()
 check "timeout 3 s: an answer after 1 s gets in" received 5101 true
 check "timeout 3 s: an answer after 5 s is dropped (mapping gone)" received 5102 false
 check "timeout 3 s: traffic every 1 s keeps the mapping for 7 s" received 5103 true
-check "timeout 3 s: traffic every 4 s does not" received 5104 false
 nat_udp_timeout re1 30
 
 # punch A B PORT: "true" when both ends of A <-> B reach each other directly.
