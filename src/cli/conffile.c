@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/conffile.h"
+#include "common/fileio.h"
 
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)NULL)->sun_path)
 #define FILE_MAX      (1u << 20) /* as idlocd: config.c */
@@ -530,20 +531,6 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 	}
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int conffile_write(const char *path, const char *text, mode_t mode, uid_t uid, gid_t gid, char *err,
                    size_t errlen)
 {
@@ -564,7 +551,7 @@ int conffile_write(const char *path, const char *text, mode_t mode, uid_t uid, g
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r == 0)
-		r = write_all(fd, text, strlen(text));
+		r = fd_write_all(fd, text, strlen(text));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -19,6 +19,7 @@
 #include <mbedtls/pk.h>
 
 #include "common/bytes.h"
+#include "common/fileio.h"
 #include "crypto/hash.h"
 #include "crypto/mbed.h"
 
@@ -338,23 +339,6 @@ static int read_all(int fd, char *buf, size_t cap, size_t *ret_len)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int check_key_stat(const char *path, int fd, char *err, size_t errlen)
 {
 	struct stat st;
@@ -458,7 +442,7 @@ static int write_key_file(const char *path, const char *pem, size_t len, char *e
 			        strerror(-r));
 		return r;
 	}
-	r = write_all(fd, pem, len);
+	r = fd_write_all(fd, pem, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -244,6 +244,14 @@ static struct peer *keyed_peer(struct datapath *dp, const struct hit *dst,
 	return p;
 }
 
+/* True when ESP for the association can go now: over its own address, or
+ * over its pipe once that is up. */
+static bool has_path(const struct datapath *dp, const struct hip_assoc *a, const struct hit *peer)
+{
+	return !locator_is_overlay(hip_assoc_locator(a)) ||
+	       (dp->io.pipes && pipes_up(dp->io.pipes, peer));
+}
+
 /* Sends ESP bytes to the peer: over its pipe when the association has no
  * address of its own, else over our socket. */
 static int transmit(struct datapath *dp, struct peer *p, const struct hip_locator *loc,
@@ -323,7 +331,7 @@ static bool route(struct datapath *dp, struct outbound *o, uint64_t now)
 	struct peer *p = keyed_peer(dp, &o->dst, &a);
 	const struct hip_locator *loc = a ? hip_assoc_locator(a) : NULL;
 
-	if (!p || (locator_is_overlay(loc) && !(dp->io.pipes && pipes_up(dp->io.pipes, &o->dst)))) {
+	if (!p || !has_path(dp, a, &o->dst)) {
 		hold(dp, o, now);
 		return false;
 	}
@@ -357,8 +365,7 @@ int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_he
 	struct hip_assoc *a;
 	struct peer *p = keyed_peer(dp, dst, &a);
 
-	if (!p || (locator_is_overlay(hip_assoc_locator(a)) &&
-	           !(dp->io.pipes && pipes_up(dp->io.pipes, dst))))
+	if (!p || !has_path(dp, a, dst))
 		return -ENOTCONN;
 	return esp_send(dp, p, hip_assoc_locator(a), &o, now) ? 1 : 0;
 }
@@ -376,8 +383,7 @@ bool datapath_keepalive(struct datapath *dp, uint64_t interval, uint64_t now)
 		if (!a || now - p->last_tx < interval ||
 		    hip_assoc_state(a) != HIP_STATE_ESTABLISHED)
 			continue;
-		if (locator_is_overlay(hip_assoc_locator(a)) &&
-		    !(dp->io.pipes && pipes_up(dp->io.pipes, &p->hit)))
+		if (!has_path(dp, a, &p->hit))
 			continue;
 		if (esp_send(dp, p, hip_assoc_locator(a), &o, now))
 			rekeying = true;
@@ -487,19 +493,17 @@ static void esp_arrived(struct datapath *dp, const struct peer *p, const struct 
 static int ipv4_in(struct datapath *dp, const struct peer *p, uint8_t *pkt, size_t len,
                    uint64_t now)
 {
-	const struct idmap_entry *self, *peer = NULL;
+	const struct idmap_entry *self, *peer;
 	char h[HIT_STRLEN];
 	int r;
 
-	if (!dp->io.idmap)
-		return -EPROTONOSUPPORT;
-	r = idmap_add(dp->io.idmap, &p->hit, NULL, &peer);
-	if (r < 0)
-		return r;
-	if (r & IDMAP_COLLISION)
-		log_msg(LOG_NOTICE,
-		        "LSI of %s collides with another peer's here: using a local one",
-		        hit_format(&p->hit, h));
+	/* Every keyed peer got its entry when its keys arrived (daemon.c,
+	 * on_established): a lookup, not an insertion, per packet. */
+	peer = dp->io.idmap ? idmap_by_hit(dp->io.idmap, &p->hit) : NULL;
+	if (!peer) {
+		dp->stats.ipv4_refused++;
+		return -ENOENT;
+	}
 	self = idmap_self(dp->io.idmap);
 	r = ipv4_inbound(pkt, len, (struct ipv4_addrs){.src = peer->canon, .dst = self->canon},
 	                 (struct ipv4_addrs){.src = peer->lsi, .dst = self->lsi});

@@ -26,7 +26,6 @@ struct pipe {
 	struct hit peer;
 	enum pipe_state state;
 	struct ice *ice;
-	bool ice_started; /* remote candidates given: checks run */
 	struct ice_path path;
 	struct queued q[PIPES_QUEUE_PEER];
 	size_t nq;
@@ -77,7 +76,6 @@ static void agent_free(struct pipe *x)
 {
 	ice_free(x->ice);
 	x->ice = NULL;
-	x->ice_started = false;
 	memset(&x->path, 0, sizeof(x->path));
 }
 
@@ -292,7 +290,6 @@ static void ice_begin(struct pipes *p, struct pipe *x, const struct hip_ice_para
 		pipe_fail(p, x, "ICE could not start", now);
 		return;
 	}
-	x->ice_started = true;
 	x->state = PIPE_CHECKING;
 	log_msg(LOG_DEBUG, "pipe to %s: ICE checks with %zu of %zu candidates (%s)",
 	        hit_format(&x->peer, h), (size_t)r, ip->ncands,
