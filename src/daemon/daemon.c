@@ -303,6 +303,8 @@ static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 		        assoc_name(a, n), locator_format(hip_assoc_locator(a), l));
 		break;
 	}
+	case HIP_EVENT_CANDIDATES:
+		break;
 	}
 	if (d->pipes)
 		pipes_hip_event(d->pipes, a, ev, now_ms(d));

@@ -31,6 +31,11 @@
 #define MESH_CACHE_SAVE_MS  (60 * 1000)
 #define MESH_CACHE_MAX      64
 #define MESH_UDP_HDR        8
+/* A direct I1 to a contact that has not answered this long is routed
+ * through the overlay with ICE instead (the contact's address came from
+ * other nodes: behind a NAT it filters us). Above the first I1
+ * retransmission, well below a base exchange's worst case. */
+#define MESH_DIRECT_PATIENCE_MS 2500
 
 struct mesh_queued {
 	uint8_t *msg;
@@ -43,13 +48,14 @@ struct mesh_pending {
 	struct hit hit;
 	struct mesh_queued q[MESH_QUEUE_MSGS];
 	size_t n;
+	uint64_t direct_since; /* a direct base exchange started then (0: none) */
 };
 
 struct mesh {
 	struct mesh_io io;
 	struct ovl_node *node;
 	struct resolver *resolver;
-	uv_timer_t ovl_timer, boot_timer, cache_timer;
+	uv_timer_t ovl_timer, boot_timer, cache_timer, direct_timer;
 	unsigned open_handles;
 	bool stopping;
 	char fqdn[CONFIG_DOMAIN_MAX + CONFIG_LABEL_MAX + 2];
@@ -195,6 +201,33 @@ static void pending_flush(struct mesh *m, const struct hit *hit)
 		pending_drop(p);
 }
 
+/* Direct exchanges without an answer in time go through a pipe instead. */
+static void on_direct_timer(uv_timer_t *t)
+{
+	struct mesh *m = t->data;
+	uint64_t now = loop_ms(m), next = UINT64_MAX;
+
+	for (size_t i = 0; i < MESH_QUEUE_PEERS; i++) {
+		struct mesh_pending *p = &m->pending[i];
+		struct hip_assoc *a;
+
+		if (!p->used || !p->direct_since)
+			continue;
+		if (now < p->direct_since + MESH_DIRECT_PATIENCE_MS) {
+			if (p->direct_since + MESH_DIRECT_PATIENCE_MS < next)
+				next = p->direct_since + MESH_DIRECT_PATIENCE_MS;
+			continue;
+		}
+		p->direct_since = 0;
+		a = hip_host_find(m->io.hip, &p->hit);
+		if (a && hip_assoc_state(a) == HIP_STATE_I1_SENT &&
+		    !locator_is_overlay(hip_assoc_locator(a)))
+			(void)m->io.want_pipe(m->io.ctx, &p->hit);
+	}
+	if (next != UINT64_MAX)
+		uv_timer_start(&m->direct_timer, on_direct_timer, next - now, 0);
+}
+
 static int enqueue(struct mesh *m, const struct ovl_contact *to, const uint8_t *msg, size_t len)
 {
 	struct mesh_pending *p = pending_find(m, &to->hit, true);
@@ -223,6 +256,12 @@ static int enqueue(struct mesh *m, const struct ovl_contact *to, const uint8_t *
 	hip_changed(m);
 	if (r == -EALREADY)
 		return 0;
+	if (r == 0 && m->io.want_pipe) {
+		p->direct_since = loop_ms(m);
+		if (!uv_is_active((uv_handle_t *)&m->direct_timer))
+			uv_timer_start(&m->direct_timer, on_direct_timer, MESH_DIRECT_PATIENCE_MS,
+			               0);
+	}
 	if (r < 0) {
 		log_errno(LOG_DEBUG, r, "overlay contact %s: cannot start a base exchange",
 		          hit_format(&to->hit, h));
@@ -595,8 +634,9 @@ int mesh_new(const struct mesh_io *io, struct mesh **ret)
 	uv_timer_init(io->loop, &m->ovl_timer);
 	uv_timer_init(io->loop, &m->boot_timer);
 	uv_timer_init(io->loop, &m->cache_timer);
-	m->ovl_timer.data = m->boot_timer.data = m->cache_timer.data = m;
-	m->open_handles = 3;
+	uv_timer_init(io->loop, &m->direct_timer);
+	m->ovl_timer.data = m->boot_timer.data = m->cache_timer.data = m->direct_timer.data = m;
+	m->open_handles = 4;
 	*ret = m;
 	return 0;
 fail:
@@ -650,6 +690,7 @@ void mesh_stop(struct mesh *m)
 			pending_drop(&m->pending[i]);
 	uv_close((uv_handle_t *)&m->ovl_timer, on_closed);
 	uv_close((uv_handle_t *)&m->boot_timer, on_closed);
+	uv_close((uv_handle_t *)&m->direct_timer, on_closed);
 	uv_close((uv_handle_t *)&m->cache_timer, on_closed);
 	resolver_free(m->resolver);
 	m->resolver = NULL;

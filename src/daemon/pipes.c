@@ -14,7 +14,8 @@
 #include "net/ice.h"
 #include "net/udp.h"
 
-#define IDLE_CHECKS 4 /* idle checks per idle period */
+#define IDLE_CHECKS 4    /* idle checks per idle period */
+#define TICK_MS     1000 /* deadlines and retries of pipes being set up */
 
 struct queued {
 	uint8_t *pkt;
@@ -33,6 +34,9 @@ struct pipe {
 	uint64_t last_active;
 	uint64_t retry_at; /* FAILED: no new setup before */
 	uint64_t backoff;
+	uint64_t check_until; /* CHECKING: fail unless a pair is selected by then */
+	size_t cands_sent;    /* local candidates the peer has from us */
+	bool cands_due;       /* more were gathered; an UPDATE must take them */
 };
 
 struct pipes {
@@ -46,8 +50,9 @@ struct pipes {
 	struct pipe **v; /* unordered; PIPES_MAX at most */
 	size_t n, cap;
 	size_t queued; /* packets over all pipes */
-	uv_timer_t idle_timer;
-	bool timer_running;
+	uv_timer_t idle_timer, tick_timer;
+	bool timer_running, ticking;
+	unsigned open_timers;
 	struct ratelimit rl;
 };
 
@@ -120,6 +125,8 @@ static struct pipe *pipe_add(struct pipes *p, const struct hit *peer, uint64_t n
 
 /* ---- ICE ---- */
 
+static void arm_tick(struct pipes *p);
+
 /* Hands every queued packet to the data path. The queue is taken off the
  * pipe first: sending may queue again, or even remove the pipe. */
 static void pipes_flush(struct pipes *p, struct pipe *x, bool remove)
@@ -156,6 +163,47 @@ static void on_ice_selected(void *ctx, const struct ice_path *path)
 }
 
 static void pipe_fail(struct pipes *p, struct pipe *x, const char *why, uint64_t now);
+static void candidate_to_locator(const struct ice_candidate *c, struct hip_locator_entry *e);
+
+/* Candidates gathered after the I2 or R2 went out (server-reflexive and
+ * relayed ones wait for STUN and TURN answers) follow in an UPDATE. */
+static void send_late_candidates(struct pipes *p, struct pipe *x, uint64_t now)
+{
+	struct hip_assoc *a = hip_host_find(p->io.hip, &x->peer);
+	struct hip_locator_entry e[HIP_LOCATORS_MAX];
+	struct ice_candidate c[HIP_LOCATORS_MAX];
+	char h[HIT_STRLEN];
+	size_t n;
+	int r;
+
+	if (!a || !x->ice)
+		return;
+	n = ice_local_candidates(x->ice, c, HIP_LOCATORS_MAX);
+	if (n <= x->cands_sent) {
+		x->cands_due = false;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		candidate_to_locator(&c[i], &e[i]);
+	r = hip_host_send_candidates(p->io.hip, a, e, n, now);
+	x->cands_due = r == -EBUSY || r == -ENOTCONN;
+	if (r == 0) {
+		log_msg(LOG_DEBUG, "pipe to %s: %zu more local candidates sent",
+		        hit_format(&x->peer, h), n - x->cands_sent);
+		x->cands_sent = n;
+		p->io.hip_changed(p->io.ctx);
+	} else if (!x->cands_due) {
+		log_errno(LOG_WARNING, r, "pipe to %s: cannot send late candidates",
+		          hit_format(&x->peer, h));
+	}
+}
+
+static void on_ice_gathered(void *ctx)
+{
+	struct pipe *x = ctx;
+
+	send_late_candidates(x->owner, x, uv_now(x->owner->io.loop));
+}
 
 static void on_ice_failed(void *ctx)
 {
@@ -201,6 +249,7 @@ static int agent_start(struct pipes *p, struct pipe *x, const struct hip_ice_par
 	};
 	/* Kept by the agent: it must outlive it. */
 	static const struct ice_ops ops = {
+	        .gathered = on_ice_gathered,
 	        .selected = on_ice_selected,
 	        .failed = on_ice_failed,
 	        .recv = on_ice_recv,
@@ -291,9 +340,34 @@ static void ice_begin(struct pipes *p, struct pipe *x, const struct hip_ice_para
 		return;
 	}
 	x->state = PIPE_CHECKING;
+	x->check_until = now + PIPES_CHECK_MAX;
 	log_msg(LOG_DEBUG, "pipe to %s: ICE checks with %zu of %zu candidates (%s)",
 	        hit_format(&x->peer, h), (size_t)r, ip->ncands,
 	        ip->controlling ? "controlling" : "controlled");
+	send_late_candidates(p, x, now);
+	arm_tick(p);
+}
+
+/* The peer's late candidates join the checks. */
+static void ice_more(struct pipes *p, struct pipe *x, const struct hip_ice_params *ip)
+{
+	struct ice_candidate c[HIP_LOCATORS_MAX];
+	char h[HIT_STRLEN];
+	size_t n = 0;
+	int r;
+
+	if (!x->ice || x->state == PIPE_FAILED)
+		return;
+	for (size_t i = 0; i < ip->ncands; i++)
+		if (locator_to_candidate(&ip->cands[i], &c[n]))
+			n++;
+	r = ice_set_remote(x->ice, ip->remote_ufrag, ip->remote_pwd, c, n);
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "pipe to %s: the peer's late candidates",
+		          hit_format(&x->peer, h));
+	else
+		log_msg(LOG_DEBUG, "pipe to %s: %d of the peer's %zu candidates now checked",
+		        hit_format(&x->peer, h), r, ip->ncands);
 }
 
 /* ---- setup, failure, idleness ---- */
@@ -321,6 +395,15 @@ static int setup(struct pipes *p, struct pipe *x, uint64_t now)
 
 	x->state = PIPE_CONNECTING;
 	r = hip_host_connect(p->io.hip, &x->peer, &overlay, now, &a);
+	if (r == -EALREADY && hip_assoc_state(a) == HIP_STATE_I1_SENT &&
+	    !locator_is_overlay(hip_assoc_locator(a))) {
+		/* A direct I1 has no answer yet (the overlay learnt the peer's
+		 * address from others: it may be behind a NAT); rather than wait
+		 * out its retransmissions, route it. */
+		r = hip_assoc_reroute(p->io.hip, a, &overlay, now);
+		p->io.hip_changed(p->io.ctx);
+		return r;
+	}
 	p->io.hip_changed(p->io.ctx);
 	if (r == -EALREADY)
 		return 0; /* an exchange runs already (perhaps the peer's) */
@@ -511,6 +594,7 @@ size_t pipes_candidates(struct pipes *p, struct hip_assoc *a, struct hip_locator
 	n = ice_local_candidates(x->ice, c, cap);
 	for (size_t i = 0; i < n; i++)
 		candidate_to_locator(&c[i], &out[i]);
+	x->cands_sent = n;
 	log_msg(LOG_DEBUG, "pipe to %s: %zu local candidates for the exchange (%s)",
 	        hit_format(peer, h), n, ice_state_name(ice_state(x->ice)));
 	return n;
@@ -532,6 +616,11 @@ void pipes_hip_event(struct pipes *p, struct hip_assoc *a, enum hip_event ev, ui
 			return;
 		}
 		ice_begin(p, x, &ip, now);
+		memzero(&ip, sizeof(ip));
+		break;
+	case HIP_EVENT_CANDIDATES:
+		if (hip_assoc_ice(a, &ip) == 0)
+			ice_more(p, x, &ip);
 		memzero(&ip, sizeof(ip));
 		break;
 	case HIP_EVENT_REKEYED:
@@ -582,6 +671,50 @@ static void on_idle_timer(uv_timer_t *t)
 	}
 }
 
+/* ---- pipes being set up ---- */
+
+static void on_tick(uv_timer_t *t)
+{
+	struct pipes *p = t->data;
+	uint64_t now = uv_now(p->io.loop);
+	bool busy = false;
+
+	for (size_t i = 0; i < p->n;) {
+		struct pipe *x = p->v[i];
+		struct hip_assoc *a;
+
+		if (x->state != PIPE_CHECKING) {
+			i++;
+			continue;
+		}
+		if (now < x->check_until) {
+			if (x->cands_due)
+				send_late_candidates(p, x, now);
+			busy = true;
+			i++;
+			continue;
+		}
+		a = hip_host_find(p->io.hip, &x->peer);
+		pipe_fail(p, x, "ICE selected no pair in time", now);
+		if (a && hip_assoc_state(a) == HIP_STATE_ESTABLISHED)
+			(void)hip_host_close(p->io.hip, a, now);
+		p->io.hip_changed(p->io.ctx);
+		i++;
+	}
+	if (!busy) {
+		uv_timer_stop(&p->tick_timer);
+		p->ticking = false;
+	}
+}
+
+static void arm_tick(struct pipes *p)
+{
+	if (p->ticking)
+		return;
+	uv_timer_start(&p->tick_timer, on_tick, TICK_MS, TICK_MS);
+	p->ticking = true;
+}
+
 static void arm_idle(struct pipes *p)
 {
 	uint64_t every = p->cfg.idle_ms ? p->cfg.idle_ms / IDLE_CHECKS : PIPES_BACKOFF_MAX;
@@ -611,15 +744,27 @@ int pipes_new(const struct pipes_config *cfg, const struct pipes_io *io, struct 
 		free(p);
 		return -EIO;
 	}
+	p->open_timers = 1;
 	p->idle_timer.data = p;
 	uv_unref((uv_handle_t *)&p->idle_timer);
+	r = uv_timer_init(io->loop, &p->tick_timer);
+	if (r < 0) {
+		pipes_free(p);
+		return -EIO;
+	}
+	p->open_timers++;
+	p->tick_timer.data = p;
+	uv_unref((uv_handle_t *)&p->tick_timer);
 	*ret = p;
 	return 0;
 }
 
 static void on_timer_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct pipes *p = h->data;
+
+	if (--p->open_timers == 0)
+		free(p);
 }
 
 struct pipes *pipes_free(struct pipes *p)
@@ -630,5 +775,7 @@ struct pipes *pipes_free(struct pipes *p)
 		pipe_remove(p, p->v[0]);
 	free(p->v);
 	uv_close((uv_handle_t *)&p->idle_timer, on_timer_closed);
+	if (p->open_timers == 2)
+		uv_close((uv_handle_t *)&p->tick_timer, on_timer_closed);
 	return NULL;
 }

@@ -33,6 +33,9 @@ struct pipes;
 #define PIPES_MAX         4096 /* peers with a pipe or a setup under way */
 #define PIPES_BACKOFF_MIN 1000 /* ms after a failed setup before the next */
 #define PIPES_BACKOFF_MAX 60000
+/* ICE checks that have selected no pair this long after the exchange are a
+ * failure (libnice never fails a check list that has no pair at all). */
+#define PIPES_CHECK_MAX 30000
 
 enum pipe_state {
 	PIPE_CONNECTING, /* base exchange through the overlay */

@@ -231,6 +231,14 @@ void hip_assoc_forget_keys(struct hip_assoc *a)
 	a->nat_mode = 0;
 	a->npeer_cands = 0;
 	a->keyed = false;
+	/* A new exchange is a new association: its UPDATE IDs start afresh
+	 * (the peer's would otherwise look like retransmissions). */
+	a->update_id_in = 0;
+	a->update_id_out = 0;
+	a->have_update_in = false;
+	a->rekey_new_spi = 0;
+	a->verifying = false;
+	a->readdressing = false;
 }
 
 void hip_assoc_want_ice(struct hip_assoc *a)
@@ -370,6 +378,20 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 	if (ret)
 		*ret = a;
 	/* A send error is transient (no route yet); retransmission covers it. */
+	return r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH ? r : 0;
+}
+
+int hip_assoc_reroute(struct hip_host *h, struct hip_assoc *a, const struct hip_locator *to,
+                      uint64_t now)
+{
+	int r;
+
+	if (a->state != HIP_STATE_I1_SENT)
+		return -EBUSY;
+	a->loc = *to;
+	a->want_ice = true;
+	r = send_i1(h, a);
+	hip_assoc_arm(a, HIP_PENDING_I1, now);
 	return r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH ? r : 0;
 }
 
@@ -528,15 +550,20 @@ static size_t our_candidates(struct hip_host *h, struct hip_assoc *a, struct hip
 	n = h->ops.candidates(h->ops.ctx, a, out, HIP_LOCATORS_MAX);
 	if (n > HIP_LOCATORS_MAX)
 		n = HIP_LOCATORS_MAX;
-	for (size_t i = 0; i < n; i++) {
-		out[i].type = HIP_LOCATOR_TRANSPORT;
-		out[i].traffic = HIP_TRAFFIC_BOTH;
-		out[i].protocol = IPPROTO_UDP;
-		out[i].spi = a->esp.spi_in;
-		if (out[i].lifetime == 0)
-			out[i].lifetime = HIP_LOCATOR_LIFETIME_S;
-	}
+	hip_candidates_finish(a, out, n);
 	return n;
+}
+
+void hip_candidates_finish(const struct hip_assoc *a, struct hip_locator_entry *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		c[i].type = HIP_LOCATOR_TRANSPORT;
+		c[i].traffic = HIP_TRAFFIC_BOTH;
+		c[i].protocol = IPPROTO_UDP;
+		c[i].spi = a->esp.spi_in;
+		if (c[i].lifetime == 0)
+			c[i].lifetime = HIP_LOCATOR_LIFETIME_S;
+	}
 }
 
 /* The peer's candidates, when its packet carries a LOCATOR_SET. */

@@ -43,6 +43,7 @@ enum hip_event {
 	HIP_EVENT_FAILED,      /* gave up (E-FAILED); packets queued for it can be dropped */
 	HIP_EVENT_DESTROYED,   /* the association is freed right after this returns */
 	HIP_EVENT_MOVED,       /* the peer's locator changed, verified (RFC 8046) */
+	HIP_EVENT_CANDIDATES,  /* ICE mode: the peer sent more candidates (hip_assoc_ice) */
 };
 
 struct hip_config {
@@ -145,9 +146,25 @@ void hip_assoc_esp_received(struct hip_assoc *a);
 int hip_host_readdress(struct hip_host *h, struct hip_assoc *a,
                        const struct hip_locator_entry *locs, size_t n, uint64_t now);
 
+/* ICE mode: sends our complete candidate list again, in an UPDATE(LOCATOR_SET
+ * of type-2 entries, SEQ) without ESP_INFO, once gathering found candidates
+ * the I2 or R2 could not carry yet (server-reflexive and relayed ones wait
+ * for STUN and TURN answers). The peer acknowledges and adds them to its
+ * checks (docs/hip.md "Late candidates"). Fill address, port, kind and
+ * priority; the engine sets the rest. -ENOENT when the association does not
+ * use ICE, -ENOTCONN unless keyed, -EBUSY while another UPDATE runs (try
+ * again later), -EINVAL for an empty or too long list. */
+int hip_host_send_candidates(struct hip_host *h, struct hip_assoc *a,
+                             const struct hip_locator_entry *cands, size_t n, uint64_t now);
+
 /* As Initiator, before the R1 arrives: select ICE-STUN-UDP if the Responder
  * offers it (an exchange routed through the overlay needs ICE for its data
  * path; one over a known direct locator does not). */
 void hip_assoc_want_ice(struct hip_assoc *a);
+/* An I1 that found nobody at a direct locator (a peer behind a NAT that
+ * filters us) is sent again to `to` (the overlay) in ICE mode, with a fresh
+ * retransmission budget. -EBUSY unless the association is in I1-SENT. */
+int hip_assoc_reroute(struct hip_host *h, struct hip_assoc *a, const struct hip_locator *to,
+                      uint64_t now);
 /* -ENOENT when the exchange did not choose ICE, -EAGAIN before the keys. */
 int hip_assoc_ice(const struct hip_assoc *a, struct hip_ice_params *ret);

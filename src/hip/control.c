@@ -311,6 +311,55 @@ int hip_host_readdress(struct hip_host *h, struct hip_assoc *a,
 	return 0;
 }
 
+/* ---- UPDATE: late ICE candidates (idloc, docs/hip.md "Late candidates") ----
+ *
+ *   A -> B  UPDATE(LOCATOR_SET of type-2 entries, SEQ(x))
+ *   B -> A  UPDATE(ACK(x))
+ *
+ * Only for associations in ICE-STUN-UDP mode, where the locators are ICE
+ * candidates rather than addresses of the association: they change nothing
+ * the data path uses until ICE checks them, so they need no echo. */
+
+int hip_host_send_candidates(struct hip_host *h, struct hip_assoc *a,
+                             const struct hip_locator_entry *cands, size_t n, uint64_t now)
+{
+	struct hip_locator_entry l[HIP_LOCATORS_MAX];
+	struct update u = {.locs = l, .nlocs = n, .with_seq = true};
+	int r;
+
+	if (a->nat_mode != HIP_NAT_ICE_STUN)
+		return -ENOENT;
+	if (a->state != HIP_STATE_ESTABLISHED && a->state != HIP_STATE_R2_SENT)
+		return -ENOTCONN;
+	if (a->pending != HIP_PENDING_NONE)
+		return -EBUSY;
+	if (n == 0 || n > HIP_LOCATORS_MAX)
+		return -EINVAL;
+	memcpy(l, cands, n * sizeof(l[0]));
+	hip_candidates_finish(a, l, n);
+	a->update_id_out++;
+	r = send_update_parts(h, a, &u);
+	if (r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH)
+		return r;
+	hip_assoc_arm(a, HIP_PENDING_UPDATE, now);
+	return 0;
+}
+
+static int candidates_answer(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,
+                             uint32_t seq, const char **reason)
+{
+	struct hip_locator_entry c[HIP_LOCATORS_MAX];
+	size_t n;
+
+	if (hip_locator_set_decode(hip_msg_find(m, HIP_P_LOCATOR_SET), c, HIP_LOCATORS_MAX, &n) < 0)
+		FAIL("UPDATE LOCATOR_SET malformed or unsupported");
+	memcpy(a->peer_cands, c, n * sizeof(c[0]));
+	a->npeer_cands = n;
+	send_update(h, a, NULL, false, &seq);
+	hip_event(h, a, HIP_EVENT_CANDIDATES);
+	return 0;
+}
+
 /* The peer announced locators: verify where the UPDATE came from. */
 static int readdress_answer(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,
                             const struct hip_esp_info *ei, uint32_t seq,
@@ -441,9 +490,12 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 		FAIL("UPDATE with a malformed parameter");
 	if (hip_msg_find(m, HIP_P_DIFFIE_HELLMAN))
 		FAIL("UPDATE with a new DH is not supported yet");
-	if (ploc && (!pei || !pseq))
-		FAIL("UPDATE with locators needs ESP_INFO and SEQ");
-	if (ploc && a->pending != HIP_PENDING_NONE &&
+	if (ploc && !pseq)
+		FAIL("UPDATE with locators needs SEQ");
+	if (ploc && !pei && a->nat_mode != HIP_NAT_ICE_STUN)
+		FAIL("UPDATE with locators needs ESP_INFO");
+	/* Late candidates change no state of ours, so they may cross our own UPDATE. */
+	if (ploc && pei && a->pending != HIP_PENDING_NONE &&
 	    !(pseq && a->have_update_in && seq <= a->update_id_in))
 		FAIL("UPDATE with locators while another UPDATE runs");
 	if (a->state == HIP_STATE_R2_SENT)
@@ -466,6 +518,8 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 		a->update_id_in = seq;
 		a->have_update_in = true;
 	}
+	if (ploc && !pei)
+		return candidates_answer(h, a, m, seq, reason);
 	if (ploc)
 		return readdress_answer(h, a, m, &ei, seq, from, now, reason);
 	if (acked && a->verifying)

@@ -159,6 +159,9 @@ int r1_check_solution(struct hip_host *h, const struct hit *hit_i, const struct 
                       const struct r1_gen **ret);
 
 /* control.c */
+/* Sets the locator type, protocol, traffic, SPI and default lifetime of our
+ * ICE candidates (type-2 entries) for an I2, R2 or candidate UPDATE. */
+void hip_candidates_finish(const struct hip_assoc *a, struct hip_locator_entry *c, size_t n);
 int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m,
                       const struct hip_locator *from, uint64_t now, const char **reason);
 int hip_handle_close(struct hip_host *h, struct hip_assoc *a, const struct hip_msg *m, uint64_t now,

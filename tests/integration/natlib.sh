@@ -68,9 +68,17 @@ nat_require()
 }
 
 # The internet: a bridge in namespace "inet".
+# The internet's "default gateway" swallows what is addressed to nobody on
+# the bridge (a LAN address behind some router): it takes it and, not
+# forwarding, drops it without an error, as the real internet does. Without
+# it a public host sending to a private address gets ENETUNREACH at once,
+# and coturn ends the allocation of a client whose peer's candidates
+# include one (its relayed checks to a host candidate fail locally).
+NAT_VOID=10.77.100.254
 nat_internet()
 {
 	bridge_create inet
+	ip -n "$(ns inet)" addr add "$NAT_VOID/24" dev br0
 }
 
 # nat_public NAME ADDR: a host on the internet.
@@ -78,6 +86,7 @@ nat_public()
 {
 	ns_create "$1"
 	bridge_attach inet "$1" "$2/24"
+	ip -n "$(ns "$1")" route add default via "$NAT_VOID"
 }
 
 # nat_router NAME WAN_ADDR LAN FLAVOUR: a home router with WAN_ADDR on the

@@ -35,7 +35,7 @@ struct node {
 	struct hip_host *host;
 	struct hip_locator loc;
 	struct node *peer;
-	int established, rekeyed, closed, failed, destroyed, moved;
+	int established, rekeyed, closed, failed, destroyed, moved, candidates;
 	struct hip_assoc *last;
 };
 
@@ -81,6 +81,9 @@ static void net_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 		break;
 	case HIP_EVENT_MOVED:
 		n->moved++;
+		break;
+	case HIP_EVENT_CANDIDATES:
+		n->candidates++;
 		break;
 	}
 }
@@ -287,6 +290,67 @@ static void test_ice_mode(void **state)
 	assert_int_equal(n[0].rekeyed, 1);
 	assert_int_equal(n[1].rekeyed, 1);
 	assert_keys_match(&n[0], &n[1]);
+}
+
+/* Candidates gathered after the I2/R2 follow in UPDATEs; both sides may send
+ * theirs at once. The peer's list is replaced, nothing else changes, and a
+ * plain-UDP association refuses them. */
+static void test_late_candidates(void **state)
+{
+	struct node *n = *state;
+	struct hip_locator_entry more[3];
+	struct hip_assoc *a, *b;
+	struct hip_ice_params p;
+	struct hip_esp_keys before, after;
+
+	assert_int_equal(hip_host_connect(n[0].host, identity_hit(n[1].id), &n[1].loc, 0, &a), 0);
+	hip_assoc_want_ice(a);
+	deliver_all(0);
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	assert_non_null(b);
+	assert_int_equal(hip_assoc_esp_keys(a, &before), 0);
+	memset(more, 0, sizeof(more));
+	for (size_t i = 0; i < 3; i++) {
+		more[i].kind = (uint8_t)i;
+		more[i].priority = 1000u - (uint32_t)i;
+		more[i].addr[10] = more[i].addr[11] = 0xff;
+		more[i].addr[12] = 192;
+		more[i].addr[15] = (uint8_t)(10 + i);
+		more[i].port = (uint16_t)(4000 + i);
+	}
+	assert_int_equal(hip_host_send_candidates(n[0].host, a, more, 3, 1), 0);
+	assert_int_equal(hip_host_send_candidates(n[0].host, a, more, 3, 1), -EBUSY);
+	assert_int_equal(hip_host_send_candidates(n[1].host, b, more, 2, 1), 0);
+	deliver_all(1);
+	assert_int_equal(n[1].candidates, 1);
+	assert_int_equal(n[0].candidates, 1);
+	assert_int_equal(hip_assoc_ice(b, &p), 0);
+	assert_int_equal(p.ncands, 3);
+	assert_int_equal(p.cands[2].port, 4002);
+	assert_int_equal(p.cands[2].kind, 2);
+	assert_int_equal(p.cands[2].type, HIP_LOCATOR_TRANSPORT);
+	assert_int_equal(hip_assoc_ice(a, &p), 0);
+	assert_int_equal(p.ncands, 2);
+	/* Both UPDATEs were acknowledged: another may go. */
+	assert_int_equal(hip_host_send_candidates(n[0].host, a, more, 1, 2), 0);
+	deliver_all(2);
+	assert_int_equal(n[1].candidates, 2);
+	assert_int_equal(hip_assoc_esp_keys(a, &after), 0);
+	assert_int_equal(before.spi_out, after.spi_out);
+	assert_int_equal(hip_assoc_state(a), HIP_STATE_ESTABLISHED);
+	assert_int_equal(n[0].moved + n[1].moved, 0);
+	assert_keys_match(&n[0], &n[1]);
+}
+
+static void test_late_candidates_need_ice(void **state)
+{
+	struct node *n = *state;
+	struct hip_locator_entry one = {.port = 1};
+	struct hip_assoc *a;
+
+	connect_ab(n, false);
+	a = hip_host_find(n[0].host, identity_hit(n[1].id));
+	assert_int_equal(hip_host_send_candidates(n[0].host, a, &one, 1, 1), -ENOENT);
 }
 
 /* Without wanting ICE the Initiator picks plain UDP encapsulation. */
@@ -922,6 +986,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_opportunistic, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ice_mode, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_udp_mode, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_late_candidates, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_late_candidates_need_ice, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress_unverified, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_puzzle_difficulty, setup, teardown),
