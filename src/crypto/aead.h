@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* aead.h: the narrow AEAD interface ESP uses. Backends (mbedTLS today) live
- * behind it so a faster one can be added without touching src/esp/. */
+/* aead.h: the narrow AEAD interface ESP uses. Backends (OpenSSL libcrypto when
+ * built with it, mbedTLS always) live behind it, so src/esp/ never sees them. */
 #pragma once
 
 #include <stddef.h>
@@ -13,15 +13,33 @@ enum aead_alg {
 	AEAD_AES_GCM, /* key 16 or 32 bytes */
 };
 
+enum aead_backend {
+	AEAD_BACKEND_MBEDTLS, /* always built: the fallback */
+	AEAD_BACKEND_OPENSSL, /* with -Dopenssl (libcrypto found) */
+};
+
 struct aead;
 
+/* One key, for one direction of one SA. Allocates here and never per packet.
+ * A struct aead is not safe for concurrent use; separate ones are. */
 int aead_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret);
 struct aead *aead_free(struct aead *a);
-/* Encrypts len bytes of in to out (which may equal in) and writes the tag. */
+/* Encrypts len bytes of in to out and writes the tag. out equals in or does
+ * not overlap it (-EINVAL otherwise); len and aadlen are at most INT_MAX. */
 int aead_seal(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN], const uint8_t *aad,
               size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
               uint8_t tag[AEAD_TAG_LEN]);
-/* Verifies and decrypts; -EBADMSG on a bad tag (out is then undefined). */
+/* Verifies and decrypts, with the same buffer rules as aead_seal; -EBADMSG on
+ * a bad tag (out then holds zeros, never unauthenticated plaintext). */
 int aead_open(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN], const uint8_t *aad,
               size_t aadlen, const uint8_t *in, size_t len, const uint8_t tag[AEAD_TAG_LEN],
               uint8_t *out);
+
+/* The backend aead_new() uses ("openssl" or "mbedtls"), for logs and benchmarks. */
+const char *aead_backend(void);
+/* The name of a backend, or NULL for a value outside the enum. */
+const char *aead_backend_name(enum aead_backend backend);
+/* aead_new() on a chosen backend (tests, benchmarks); -EPROTONOSUPPORT when
+ * this build lacks it. Every backend gives the same bytes and errors. */
+int aead_new_backend(enum aead_backend backend, enum aead_alg alg, const uint8_t *key,
+                     size_t keylen, struct aead **ret);

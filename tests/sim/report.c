@@ -54,10 +54,13 @@ void report_summary(const struct sim *s, const struct report *r, FILE *f)
 	        "nodes=%u churn=%s lookups=%" PRIu64 " success=%.3f%% hops=%" PRIu64 "/%" PRIu64
 	        " latency=%" PRIu64 "/%" PRIu64 "ms (median/p99) maintenance=%.0fB/s total=%.0fB/s"
 	        " per node; failed=%" PRIu64 " aborted=%" PRIu64 " identities=%u events=%" PRIu64
-	        " wall=%.1fs\n",
+	        " wall=%.1fs lookups/wall-s=%.0f\n",
 	        s->opt.nodes, churn, r->lookups, r->success_pct, r->hops_median, r->hops_p99,
 	        r->latency_median_ms, r->latency_p99_ms, r->maintenance_bps, r->total_bps,
-	        r->failed, r->aborted, s->nnodes, s->events, s->wall_s);
+	        r->failed, r->aborted, s->nnodes, s->events, s->wall_s,
+	        /* The simulator's speed as a lookup engine (warm-up included):
+	         * what tests/bench's sim_lookups benchmark reports. */
+	        s->wall_s > 0 ? (double)r->lookups / s->wall_s : 0);
 }
 
 static void line(FILE *f, const char *what, uint64_t n)
