@@ -306,7 +306,7 @@ static void reply_joined(struct answers *a, struct ctl_reply *reply)
 static int answer_join(void *ctx, struct ctl_reply *reply)
 {
 	struct answers *a = ctx;
-	int r = mesh_join(a->mesh);
+	int r = a->join ? a->join(a->shutdown_arg) : mesh_join(a->mesh);
 
 	if (r < 0)
 		return r;
@@ -317,7 +317,7 @@ static int answer_join(void *ctx, struct ctl_reply *reply)
 static int answer_leave(void *ctx, struct ctl_reply *reply)
 {
 	struct answers *a = ctx;
-	int r = mesh_leave(a->mesh);
+	int r = a->leave ? a->leave(a->shutdown_arg) : mesh_leave(a->mesh);
 
 	if (r < 0)
 		return r;

@@ -39,6 +39,10 @@ struct answers {
 	 * NULL: shutdown answers "not supported". */
 	void (*shutdown)(void *arg);
 	void *shutdown_arg;
+	/* idloc leave / join for the whole daemon (associations, routes), with
+	 * shutdown_arg; NULL: only the overlay leaves and joins. 0 or -errno. */
+	int (*leave)(void *arg);
+	int (*join)(void *arg);
 	unsigned netchecks; /* running now; starts at 0 */
 };
 

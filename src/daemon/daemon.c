@@ -76,6 +76,7 @@ struct daemon {
 	struct hit want_pipe[16]; /* overlay contacts to reach through pipes */
 	size_t n_want_pipe;
 	bool stopping;
+	bool left; /* idloc leave: no associations, routes unreachable, no keepalives */
 
 	struct identity *id;
 	struct hit hit;
@@ -335,7 +336,7 @@ static void on_keepalive_timer(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
-	if (!d->stopping && datapath_keepalive(&d->dp, d->cfg.keepalive_ms, now_ms(d)))
+	if (!d->stopping && !d->left && datapath_keepalive(&d->dp, d->cfg.keepalive_ms, now_ms(d)))
 		hip_rearm(d);
 }
 
@@ -445,20 +446,13 @@ static void collect_open(struct hip_assoc *a, void *ctx)
 		l->a[l->n++] = a;
 }
 
-static void begin_shutdown(struct daemon *d)
+/* Sends CLOSE on every open association: the peers drop theirs at once. */
+static void close_all(struct daemon *d)
 {
 	struct close_list l = {.cap = hip_host_count(d->hip)};
 	uint64_t now = now_ms(d);
 	char n[UDP_ADDRSTRLEN];
 
-	log_msg(LOG_NOTICE, "shutting down");
-	d->stopping = true;
-	uv_poll_stop(&d->tun_poll);
-	ctl_stop(d->ctl);
-	d->ctl = NULL;
-	stop_dnsconf(d); /* nobody answers DNS on the TUN from now on */
-	pinger_stop(d->pinger);
-	mesh_stop(d->mesh);
 	/* hip_host_foreach callbacks must not change the association list, so
 	 * collect first, then close. */
 	l.a = l.cap ? calloc(l.cap, sizeof(*l.a)) : NULL;
@@ -472,6 +466,19 @@ static void begin_shutdown(struct daemon *d)
 	}
 	free(l.a);
 	hip_rearm(d);
+}
+
+static void begin_shutdown(struct daemon *d)
+{
+	log_msg(LOG_NOTICE, "shutting down");
+	d->stopping = true;
+	uv_poll_stop(&d->tun_poll);
+	ctl_stop(d->ctl);
+	d->ctl = NULL;
+	stop_dnsconf(d); /* nobody answers DNS on the TUN from now on */
+	pinger_stop(d->pinger);
+	mesh_stop(d->mesh);
+	close_all(d);
 	uv_timer_start(&d->stop_timer, on_stop_timer, DAEMON_CLOSE_WAIT_MS, 0);
 	check_stopped(d);
 }
@@ -490,20 +497,72 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- startup ladder ---- */
 
-/* Adds a route to prefix/plen through the TUN with the own LSI as source. */
-static int route4(struct daemon *d, struct netlink *nl, uint32_t prefix, unsigned plen,
-                  const uint8_t lsi[4])
-{
-	uint8_t p[4];
-	char a[INET_ADDRSTRLEN];
-	int r;
+/* The routes into the TUN: the ORCHID prefix (source: our HIT), the LSI
+ * prefix (source: our LSI) and the resolver address when outside it. */
+struct tun_route {
+	int family;
+	uint8_t prefix[16];
+	unsigned plen;
+	uint8_t src[16];
+};
 
-	store_be32(p, prefix);
-	r = netlink_route_add(nl, d->tun.ifindex, AF_INET, p, plen, lsi);
+static size_t tun_routes(const struct daemon *d, struct tun_route out[3])
+{
+	uint32_t mask = d->cfg.lsi_prefix_len ? ~UINT32_C(0) << (32 - d->cfg.lsi_prefix_len) : 0;
+	size_t n = 0;
+
+	out[n] = (struct tun_route){.family = AF_INET6, .plen = ORCHID_PLEN};
+	memcpy(out[n].prefix, orchid_prefix, sizeof(orchid_prefix));
+	memcpy(out[n++].src, d->hit.b, sizeof(d->hit.b));
+	out[n] = (struct tun_route){.family = AF_INET, .plen = d->cfg.lsi_prefix_len};
+	store_be32(out[n].prefix, d->cfg.lsi_prefix);
+	store_be32(out[n++].src, idmap_self(d->idmap)->lsi);
+	if ((d->cfg.dns_address & mask) != d->cfg.lsi_prefix) {
+		out[n] = out[n - 1];
+		out[n].plen = 32;
+		store_be32(out[n++].prefix, d->cfg.dns_address);
+	}
+	return n;
+}
+
+static int route_add(struct daemon *d, struct netlink *nl, const struct tun_route *t)
+{
+	char a[INET6_ADDRSTRLEN];
+	int r = netlink_route_add(nl, d->tun.ifindex, t->family, t->prefix, t->plen, t->src);
+
 	if (r < 0)
 		log_msg(LOG_ERR, "netlink: adding route %s/%u dev %s failed: %s%s",
-		        inet_ntop(AF_INET, p, a, sizeof(a)), plen, d->tun.name, strerror(-r),
+		        inet_ntop(t->family, t->prefix, a, sizeof(a)), t->plen, d->tun.name,
+		        strerror(-r),
 		        r == -EEXIST ? " (another idlocd in this network namespace?)" : "");
+	return r;
+}
+
+/* Left: each route into the TUN becomes an unreachable one, so nothing for
+ * an LSI or a HIT can leave through another route in plaintext; joined: back
+ * through the TUN. */
+static int routes_set(struct daemon *d, bool through_tun)
+{
+	struct tun_route t[3];
+	size_t n = tun_routes(d, t);
+	struct netlink *nl;
+	int r = netlink_open(&nl);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "netlink: cannot open a NETLINK_ROUTE socket");
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		r = netlink_route_del(nl, through_tun ? 0 : d->tun.ifindex, t[i].family,
+		                      t[i].prefix, t[i].plen);
+		if (r == -ESRCH)
+			r = 0;
+		if (r == 0)
+			r = through_tun ? route_add(d, nl, &t[i])
+			                : netlink_route_add_unreachable(nl, t[i].family,
+			                                                t[i].prefix, t[i].plen);
+	}
+	netlink_free(nl);
+	if (r < 0)
+		log_errno(LOG_ERR, r, "netlink: changing the routes of %s failed", d->tun.name);
 	return r;
 }
 
@@ -514,7 +573,6 @@ static int route4(struct daemon *d, struct netlink *nl, uint32_t prefix, unsigne
  * them (docs/datapath.md "Addresses and routes"). */
 static int configure_tun4(struct daemon *d, struct netlink *nl)
 {
-	uint32_t mask = d->cfg.lsi_prefix_len ? ~UINT32_C(0) << (32 - d->cfg.lsi_prefix_len) : 0;
 	uint8_t lsi[4];
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	struct in_addr res = {.s_addr = htonl(d->cfg.dns_address)};
@@ -526,11 +584,6 @@ static int configure_tun4(struct daemon *d, struct netlink *nl)
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "netlink: adding address %s/32 to %s failed", a,
 		                 d->tun.name);
-	r = route4(d, nl, d->cfg.lsi_prefix, d->cfg.lsi_prefix_len, lsi);
-	if (r == 0 && (d->cfg.dns_address & mask) != d->cfg.lsi_prefix)
-		r = route4(d, nl, d->cfg.dns_address, 32, lsi);
-	if (r < 0)
-		return r;
 	log_msg(LOG_NOTICE, "LSI %s on %s, resolver %s", a, d->tun.name,
 	        inet_ntop(AF_INET, &res, b, sizeof(b)));
 	return 0;
@@ -563,14 +616,14 @@ static int configure_tun(struct daemon *d)
 		          hit_format(&d->hit, h), d->tun.name);
 		goto out;
 	}
-	r = netlink_route_add(nl, d->tun.ifindex, AF_INET6, orchid_prefix, ORCHID_PLEN, d->hit.b);
-	if (r < 0) {
-		log_msg(LOG_ERR, "netlink: adding route 2001:20::/28 dev %s failed: %s%s",
-		        d->tun.name, strerror(-r),
-		        r == -EEXIST ? " (another idlocd in this network namespace?)" : "");
-		goto out;
-	}
 	r = configure_tun4(d, nl);
+	if (r == 0) {
+		struct tun_route t[3];
+		size_t n = tun_routes(d, t);
+
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = route_add(d, nl, &t[i]);
+	}
 out:
 	netlink_free(nl);
 	return r;
@@ -993,6 +1046,43 @@ static void ctl_shutdown(void *arg)
 		begin_shutdown(d);
 }
 
+/* idloc leave: the overlay hands our records over and says goodbye, every
+ * association gets a CLOSE, no new ones are taken, the routes into the TUN
+ * become unreachable and keepalives stop, until idloc join. */
+static int ctl_leave(void *arg)
+{
+	struct daemon *d = arg;
+	int r;
+
+	if (d->left)
+		return 0;
+	r = mesh_leave(d->mesh);
+	if (r < 0 && r != -ENOTCONN)
+		return r;
+	hip_host_set_accepting(d->hip, false);
+	close_all(d);
+	d->left = true;
+	r = routes_set(d, false);
+	log_msg(LOG_NOTICE, "left the overlay: associations closed, routes unreachable");
+	return r;
+}
+
+static int ctl_join(void *arg)
+{
+	struct daemon *d = arg;
+	int r;
+
+	if (d->left) {
+		r = routes_set(d, true);
+		if (r < 0)
+			return r;
+		hip_host_set_accepting(d->hip, true);
+		d->left = false;
+		log_msg(LOG_NOTICE, "joining the overlay again");
+	}
+	return mesh_join(d->mesh);
+}
+
 /* The control socket; ctl_start logs its own failures. */
 static int start_ctl(struct daemon *d)
 {
@@ -1014,6 +1104,8 @@ static int start_ctl(struct daemon *d)
 	        .log = d->log,
 	        .shutdown = ctl_shutdown,
 	        .shutdown_arg = d,
+	        .leave = ctl_leave,
+	        .join = ctl_join,
 	};
 	answers_handlers(&d->answers, &h);
 	ctl_options_init(&o, d->cfg.control);

@@ -58,6 +58,7 @@ struct mesh {
 	uv_timer_t ovl_timer, boot_timer, cache_timer, direct_timer;
 	unsigned open_handles;
 	bool stopping;
+	bool left; /* idloc leave: no rejoining until idloc join */
 	char fqdn[CONFIG_DOMAIN_MAX + CONFIG_LABEL_MAX + 2];
 	char cache_path[CONFIG_PATH_MAX + 32];
 	bool published, announced;
@@ -461,7 +462,7 @@ static void on_boot_timer(uv_timer_t *t)
 {
 	struct mesh *m = t->data;
 
-	if (!m->stopping && !ovl_node_joined(m->node))
+	if (!m->stopping && !m->left && !ovl_node_joined(m->node))
 		connect_bootstrap(m);
 }
 
@@ -572,7 +573,7 @@ void mesh_hip_event(struct mesh *m, struct hip_assoc *a, enum hip_event ev)
 	switch (ev) {
 	case HIP_EVENT_ESTABLISHED:
 		pending_flush(m, hit);
-		if (!ovl_node_joined(m->node)) {
+		if (!ovl_node_joined(m->node) && !m->left) {
 			contact_from_assoc(a, &c);
 			join_via(m, &c, 1);
 		}
@@ -732,6 +733,7 @@ int mesh_join(struct mesh *m)
 
 	if (m->stopping)
 		return -ESHUTDOWN;
+	m->left = false;
 	n = ovl_node_contacts(m->node, cached, MESH_CACHE_MAX);
 	if (!n)
 		n = cache_load(m, cached, MESH_CACHE_MAX);
@@ -750,6 +752,7 @@ int mesh_leave(struct mesh *m)
 	if (r < 0)
 		log_errno(LOG_WARNING, r, "saving '%s' failed", m->cache_path);
 	r = ovl_node_leave(m->node, mesh_clock_ms());
+	m->left = true;
 	ovl_rearm(m);
 	return r;
 }

@@ -350,6 +350,8 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 	struct hip_assoc *a = NULL;
 	int r;
 
+	if (h->refusing)
+		return -ENETDOWN;
 	if (peer && !hit_is_zero(peer)) {
 		if (hit_cmp(peer, &h->hit) == 0)
 			return -EINVAL;
@@ -381,6 +383,11 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 	return r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH ? r : 0;
 }
 
+void hip_host_set_accepting(struct hip_host *h, bool accepting)
+{
+	h->refusing = !accepting;
+}
+
 int hip_assoc_reroute(struct hip_host *h, struct hip_assoc *a, const struct hip_locator *to,
                       uint64_t now)
 {
@@ -404,6 +411,8 @@ static int handle_i1(struct hip_host *h, const struct hip_msg *m, const struct h
 	uint16_t unknown = hip_unknown_critical(m, known, ARRAY_SIZE(known));
 	int r;
 
+	if (h->refusing)
+		FAIL("I1 refused: this host takes no new associations (it left)");
 	if (unknown) {
 		send_unsupported_critical(h, m, from, unknown, now);
 		FAIL("I1 with an unsupported critical parameter");
@@ -990,6 +999,8 @@ static int handle_i2(struct hip_host *h, const struct hip_msg *m, const struct h
 	bool was_keyed;
 	int r;
 
+	if (h->refusing)
+		FAIL("I2 refused: this host takes no new associations (it left)");
 	if (hit_cmp(&m->receiver, &h->hit) != 0)
 		FAIL("I2 not addressed to our HIT");
 	if (hash_digest(HIP_RHASH, m->raw, m->len, digest) < 0)

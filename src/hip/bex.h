@@ -115,6 +115,10 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 int hip_host_close(struct hip_host *h, struct hip_assoc *a, uint64_t now);
 /* Starts an UPDATE with a fresh ESP_INFO (new SPI, new keys from KEYMAT). */
 int hip_host_rekey(struct hip_host *h, struct hip_assoc *a, uint64_t now);
+/* A host that left (idloc leave) takes no new associations: I1 and I2 are
+ * dropped and hip_host_connect fails with -ENETDOWN; existing ones are left
+ * to the caller (close them). Accepting is the default. */
+void hip_host_set_accepting(struct hip_host *h, bool accepting);
 /* Absolute time (ms) of the next timer, or UINT64_MAX. */
 uint64_t hip_host_next_timer(const struct hip_host *h);
 void hip_host_tick(struct hip_host *h, uint64_t now);

@@ -55,6 +55,7 @@ struct hip_host {
 	struct hip_assoc *assocs;
 	uint64_t notify_window; /* rate limit for NOTIFYs we send */
 	unsigned notify_count;
+	bool refusing; /* no new associations (hip_host_set_accepting) */
 };
 
 enum hip_pending {

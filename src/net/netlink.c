@@ -146,8 +146,10 @@ int netlink_addr_add(struct netlink *nl, int ifindex, int family, const uint8_t 
 	return transact(nl, h);
 }
 
-int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
-                      unsigned plen, const uint8_t *prefsrc)
+/* One route message: ifindex 0 for routes without a device (unreachable). */
+static int route_msg(struct netlink *nl, uint16_t type, uint16_t flags, unsigned char rtype,
+                     int ifindex, int family, const uint8_t *prefix, unsigned plen,
+                     const uint8_t *prefsrc)
 {
 	char buf[NL_BUF];
 	struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
@@ -156,21 +158,43 @@ int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t
 
 	if (!alen || plen > 8 * alen)
 		return -EINVAL;
-	h->nlmsg_type = RTM_NEWROUTE;
-	/* EXCL: a second idlocd in the same namespace must not steal the route. */
-	h->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	h->nlmsg_type = type;
+	h->nlmsg_flags = flags;
 	rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
 	rt->rtm_family = (unsigned char)family;
 	rt->rtm_dst_len = (unsigned char)plen;
 	rt->rtm_table = RT_TABLE_MAIN;
 	rt->rtm_protocol = RTPROT_STATIC;
-	rt->rtm_scope = RT_SCOPE_UNIVERSE;
-	rt->rtm_type = RTN_UNICAST;
+	rt->rtm_scope = rtype == RTN_UNICAST ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE;
+	rt->rtm_type = rtype;
 	mnl_attr_put(h, RTA_DST, alen, prefix);
-	mnl_attr_put_u32(h, RTA_OIF, (uint32_t)ifindex);
+	if (ifindex)
+		mnl_attr_put_u32(h, RTA_OIF, (uint32_t)ifindex);
 	if (prefsrc)
 		mnl_attr_put(h, RTA_PREFSRC, alen, prefsrc);
 	return transact(nl, h);
+}
+
+int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
+                      unsigned plen, const uint8_t *prefsrc)
+{
+	/* EXCL: a second idlocd in the same namespace must not steal the route. */
+	return route_msg(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTN_UNICAST, ifindex, family,
+	                 prefix, plen, prefsrc);
+}
+
+int netlink_route_add_unreachable(struct netlink *nl, int family, const uint8_t *prefix,
+                                  unsigned plen)
+{
+	return route_msg(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTN_UNREACHABLE, 0, family,
+	                 prefix, plen, NULL);
+}
+
+int netlink_route_del(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
+                      unsigned plen)
+{
+	return route_msg(nl, RTM_DELROUTE, 0, ifindex ? RTN_UNICAST : RTN_UNREACHABLE, ifindex,
+	                 family, prefix, plen, NULL);
 }
 
 /* ---- address change notifications ---- */

@@ -21,6 +21,14 @@ int netlink_addr_add(struct netlink *nl, int ifindex, int family, const uint8_t 
  * source address the kernel picks for it. */
 int netlink_route_add(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
                       unsigned plen, const uint8_t *prefsrc);
+/* An unreachable route to prefix/plen (no device): senders get
+ * EHOSTUNREACH at once and nothing goes out of any other route. */
+int netlink_route_add_unreachable(struct netlink *nl, int family, const uint8_t *prefix,
+                                  unsigned plen);
+/* Deletes the route to prefix/plen through the device, or the unreachable
+ * one when ifindex is 0. -ESRCH when there is none. */
+int netlink_route_del(struct netlink *nl, int ifindex, int family, const uint8_t *prefix,
+                      unsigned plen);
 
 /* Notifications of addresses added and removed (any family) and of links
  * going up or down (an uplink that fails keeps its IPv4 address), on a
