@@ -114,6 +114,26 @@ verify()
 	check "$what: the ping across the move lost at most 3 s" test "$lost" -ge 0 -a "$lost" -le 30
 }
 
+# An interactive session (what ssh looks like to the network) across both
+# moves: a line every 200 ms, each echoed back by earth before the next.
+ns_spawn earth "$TEST_TMP/earth/echo.log" "$TEST_TMP/earth/echo.log" socat \
+	"TCP-LISTEN:9100,bind=$earth_lsi,reuseaddr" EXEC:cat
+sleep 0.5
+ns_spawn venus "$TEST_TMP/venus/session.log" "$TEST_TMP/venus/session.log" python3 -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 9100), timeout=10)
+f = c.makefile("rwb")
+end = time.time() + float(sys.argv[2])
+n = 0
+while time.time() < end:
+    line = b"line %d\n" % n
+    f.write(line); f.flush()
+    if f.readline() != line:
+        sys.exit("echo mismatch at line %d" % n)
+    n += 1; time.sleep(0.2)
+print("session: %d lines echoed" % n)' "$earth_lsi" 30
+session_pid=$SPAWNED_PID
+
 stream 1
 sleep 2
 ip -n "$(ns venus)" addr add 10.77.6.11/24 dev eth0
@@ -128,5 +148,9 @@ ip -n "$(ns venus)" addr flush dev eth0
 ip -n "$(ns venus)" addr add 10.77.6.21/24 dev eth0
 ip -n "$(ns venus)" link set eth0 up
 verify 2 10.77.6.21 "break-before-make"
+rc=0
+wait "$session_pid" || rc=$?
+check "the interactive session survived both moves (exit $rc: $(tail -1 "$TEST_TMP/venus/session.log"))" \
+	test "$rc" -eq 0
 
 finish
