@@ -506,6 +506,16 @@ static int parse_serve(struct config *cfg, const char *v, char *why, size_t n)
 	return 0;
 }
 
+static int parse_relay_port(struct config *cfg, const char *v, char *why, size_t n)
+{
+	uint32_t p;
+
+	if (parse_range(v, 1, 65535, &p) < 0)
+		return invalid(why, n, v, "is not a port (1-65535)");
+	cfg->relay_port = (uint16_t)p;
+	return 0;
+}
+
 /* ---- [hip] ---- */
 
 static int parse_puzzle(struct config *cfg, const char *v, char *why, size_t n)
@@ -587,6 +597,7 @@ static const struct key keys[] = {
         {"ice", "stun", parse_stun, clear_stun},
         {"ice", "turn", parse_turn, clear_turn},
         {"relay", "serve", parse_serve, NULL},
+        {"relay", "port", parse_relay_port, NULL},
         {"hip", "puzzle-difficulty", parse_puzzle, NULL},
         {"hip", "retransmit-ms", parse_retransmit_ms, NULL},
         {"hip", "max-retransmits", parse_max_retransmits, NULL},
@@ -629,6 +640,7 @@ void config_init(struct config *cfg)
 	        .upstream = CONFIG_UPSTREAM_AUTO,
 	        .dns_configure = CONFIG_DNS_CONFIGURE_AUTO,
 	        .relay_serve = CONFIG_RELAY_AUTO,
+	        .relay_port = 3478,
 	        .puzzle_difficulty = 0,
 	        .retransmit_ms = 1000,
 	        .max_retransmits = 5,

@@ -96,6 +96,7 @@ struct config {
 	size_t n_turn;
 	/* [relay] */
 	enum config_relay relay_serve;
+	uint16_t relay_port; /* the TURN server's UDP port when serving */
 	/* [hip] */
 	unsigned puzzle_difficulty;
 	uint64_t retransmit_ms;

@@ -41,6 +41,7 @@
 #include "daemon/pinger.h"
 #include "daemon/pipes.h"
 #include "daemon/privs.h"
+#include "daemon/relays.h"
 #include "daemon/roam.h"
 #include "hip/bex.h"
 #include "hip/wire.h"
@@ -94,6 +95,7 @@ struct daemon {
 	struct dnsserver *dns;
 	struct dnsconf *dnsconf; /* the system resolver pointed at us */
 	struct roam *roam;       /* our address changes, told to the peers */
+	struct relays *relays;   /* peer relays: serving one, using one */
 	struct pinger *pinger;
 	struct ctl *ctl;
 	struct answers answers;
@@ -310,6 +312,7 @@ static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 	if (d->pipes)
 		pipes_hip_event(d->pipes, a, ev, now_ms(d));
 	mesh_hip_event(d->mesh, a, ev);
+	relays_hip_event(d->relays, a, ev);
 }
 
 static size_t ops_candidates(void *ctx, struct hip_assoc *a, struct hip_locator_entry *out,
@@ -382,6 +385,8 @@ static void close_handles(struct daemon *d)
 {
 	roam_stop(d->roam);
 	d->roam = NULL;
+	relays_stop(d->relays);
+	d->relays = NULL;
 	struct {
 		unsigned bit;
 		uv_handle_t *h;
@@ -1037,6 +1042,24 @@ static void start_roam(struct daemon *d)
 		log_errno(LOG_WARNING, r, "address changes will not be followed");
 }
 
+/* Peer relays (docs/relay.md): before the privileges go, for [relay] port. */
+static int start_relays(struct daemon *d)
+{
+	struct relays_io io = {
+	        .loop = &d->loop,
+	        .cfg = &d->cfg,
+	        .hip = d->hip,
+	        .mesh = d->mesh,
+	        .pipes = d->pipes,
+	        .self = d->hit,
+	        .tun_name = d->tun.name,
+	        .hip_changed = mesh_hip_changed,
+	        .ctx = d,
+	};
+
+	return relays_start(&io, &d->relays);
+}
+
 /* idloc down: its answer is on the way; stop as on SIGTERM. */
 static void ctl_shutdown(void *arg)
 {
@@ -1231,6 +1254,9 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		goto err_mesh;
 	r = mesh_start(d->mesh);
+	if (r < 0)
+		goto err_handles;
+	r = start_relays(d);
 	if (r < 0)
 		goto err_handles;
 	r = start_ctl(d);

@@ -2,6 +2,9 @@
 /* locator.c: the daemon's kinds of HIP locators. */
 #include "daemon/locator.h"
 
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,4 +31,44 @@ const char *locator_format(const struct hip_locator *l, char buf[UDP_ADDRSTRLEN]
 		return buf;
 	}
 	return udp_addr_format((const struct sockaddr *)&l->addr, buf);
+}
+
+size_t locator_host_entries(const char *tun_name, uint16_t port, struct hip_locator_entry *out,
+                            size_t cap)
+{
+	struct ifaddrs *ifa, *i;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i && n < cap; i = i->ifa_next) {
+		struct hip_locator_entry *e = &out[n];
+
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
+		    (tun_name && strcmp(i->ifa_name, tun_name) == 0))
+			continue;
+		memset(e, 0, sizeof(*e));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			e->addr[10] = e->addr[11] = 0xff;
+			memcpy(e->addr + 12, &((const struct sockaddr_in *)i->ifa_addr)->sin_addr,
+			       4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			const struct in6_addr *a =
+			        &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(a))
+				continue;
+			memcpy(e->addr, a, 16);
+		} else {
+			continue;
+		}
+		e->type = HIP_LOCATOR_TRANSPORT;
+		e->traffic = HIP_TRAFFIC_BOTH;
+		e->protocol = IPPROTO_UDP;
+		e->kind = HIP_KIND_HOST;
+		e->port = port;
+		n++;
+	}
+	freeifaddrs(ifa);
+	return n;
 }

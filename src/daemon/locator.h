@@ -18,3 +18,8 @@ struct hip_locator locator_overlay(void);
 bool locator_is_overlay(const struct hip_locator *l);
 /* "ip:port", or "overlay". */
 const char *locator_format(const struct hip_locator *l, char buf[UDP_ADDRSTRLEN]);
+/* The host's addresses as type-2 locators with port: interfaces that are up,
+ * not tun_name (NULL: none excluded), not loopback, not IPv6 link-local.
+ * Returns how many were written (0 also when getifaddrs fails). */
+size_t locator_host_entries(const char *tun_name, uint16_t port, struct hip_locator_entry *out,
+                            size_t cap);

@@ -798,6 +798,28 @@ int mesh_resolve(struct mesh *m, const char *name, ovl_lookup_cb cb, void *arg)
 	return r;
 }
 
+int mesh_publish_relay(struct mesh *m, const uint8_t *payload, size_t len)
+{
+	int r;
+
+	if (m->stopping)
+		return -ESHUTDOWN;
+	r = ovl_node_publish_relay(m->node, payload, len, mesh_clock_ms());
+	ovl_rearm(m);
+	return r;
+}
+
+int mesh_find_relays(struct mesh *m, size_t want, ovl_relays_cb cb, void *arg)
+{
+	int r;
+
+	if (m->stopping)
+		return -ESHUTDOWN;
+	r = ovl_node_find_relays(m->node, want, mesh_clock_ms(), cb, arg);
+	ovl_rearm(m);
+	return r;
+}
+
 void mesh_stats(const struct mesh *m, struct ovl_stats *ret)
 {
 	ovl_node_stats(m->node, ret);

@@ -60,6 +60,10 @@ const char *mesh_fqdn(const struct mesh *m);
 int mesh_join(struct mesh *m);
 int mesh_leave(struct mesh *m);
 /* Resolves a name: a single label gets the overlay domain appended. */
+/* Publishes (and keeps republishing) our relay record (docs/relay.md). */
+int mesh_publish_relay(struct mesh *m, const uint8_t *payload, size_t len);
+/* Finds up to want relay records (ovl_node_find_relays). */
+int mesh_find_relays(struct mesh *m, size_t want, ovl_relays_cb cb, void *arg);
 /* The pipe to peer is up: overlay messages that waited for it go now. */
 void mesh_path_up(struct mesh *m, const struct hit *peer);
 /* Routes a HIP packet hop by hop to its Receiver HIT (the overlay locator). */

@@ -46,6 +46,9 @@ struct pipes {
 	char turn_host[PIPES_TURN_MAX][INET6_ADDRSTRLEN];
 	struct ice_turn turn[PIPES_TURN_MAX];
 	size_t n_turn;
+	struct ice_turn peer_relay; /* found through the overlay; host NULL: none */
+	char peer_relay_host[INET6_ADDRSTRLEN];
+	char peer_relay_user[HIT_STRLEN], peer_relay_pass[HIP_RELAY_PWD_LEN + 1];
 	struct pipes_io io;
 	struct pipe **v; /* unordered; PIPES_MAX at most */
 	size_t n, cap;
@@ -231,6 +234,7 @@ static void on_ice_recv(void *ctx, const uint8_t *data, size_t len)
  * once the exchange has KEYMAT) and gathering at once. */
 static int agent_start(struct pipes *p, struct pipe *x, const struct hip_ice_params *ip)
 {
+	struct ice_turn turn[PIPES_TURN_MAX + 1];
 	struct ice_prefix lsi = {.family = AF_INET, .len = p->cfg.lsi_prefix_len};
 	const char *ifnames[1] = {p->cfg.tun_name};
 	struct ice_config ic = {
@@ -239,7 +243,7 @@ static int agent_start(struct pipes *p, struct pipe *x, const struct hip_ice_par
 	        .pwd = ip->local_pwd,
 	        .stun_host = p->stun_host[0] ? p->stun_host : NULL,
 	        .stun_port = p->stun_port,
-	        .turn = p->turn,
+	        .turn = turn,
 	        .n_turn = p->n_turn,
 	        .ignore_ifnames = ifnames,
 	        .n_ignore_ifnames = p->cfg.tun_name ? 1 : 0,
@@ -258,6 +262,9 @@ static int agent_start(struct pipes *p, struct pipe *x, const struct hip_ice_par
 
 	if (x->ice)
 		return 0;
+	memcpy(turn, p->turn, p->n_turn * sizeof(turn[0]));
+	if (p->peer_relay.host)
+		turn[ic.n_turn++] = p->peer_relay;
 	store_be32(lsi.addr, p->cfg.lsi_prefix);
 	r = ice_new(p->io.gloop, &ic, &ops, x, &x->ice);
 	if (r == 0) {
@@ -555,6 +562,27 @@ int pipes_set_servers(struct pipes *p, const char *stun_host, uint16_t stun_port
 	return 0;
 }
 
+int pipes_set_peer_relay(struct pipes *p, const char *host, uint16_t port, const char *user,
+                         const char *pass)
+{
+	if (!host) {
+		p->peer_relay.host = NULL;
+		return 0;
+	}
+	if (!numeric(host) || strlen(host) >= sizeof(p->peer_relay_host) ||
+	    strlen(user) >= sizeof(p->peer_relay_user) ||
+	    strlen(pass) >= sizeof(p->peer_relay_pass))
+		return -EINVAL;
+	snprintf(p->peer_relay_host, sizeof(p->peer_relay_host), "%s", host);
+	snprintf(p->peer_relay_user, sizeof(p->peer_relay_user), "%s", user);
+	snprintf(p->peer_relay_pass, sizeof(p->peer_relay_pass), "%s", pass);
+	p->peer_relay = (struct ice_turn){.host = p->peer_relay_host,
+	                                  .port = port,
+	                                  .user = p->peer_relay_user,
+	                                  .pass = p->peer_relay_pass};
+	return 0;
+}
+
 size_t pipes_list(const struct pipes *p, struct hit *out, size_t cap)
 {
 	size_t n = p->n < cap ? p->n : cap;
@@ -773,6 +801,7 @@ struct pipes *pipes_free(struct pipes *p)
 		return NULL;
 	while (p->n)
 		pipe_remove(p, p->v[0]);
+	memzero(p->peer_relay_pass, sizeof(p->peer_relay_pass));
 	free(p->v);
 	uv_close((uv_handle_t *)&p->idle_timer, on_timer_closed);
 	if (p->open_timers == 2)

@@ -109,6 +109,11 @@ int pipes_set_servers(struct pipes *p, const char *stun_host, uint16_t stun_port
                       const struct ice_turn *turn, size_t n_turn);
 
 /* The peers that have a pipe (any state), up to cap; returns how many. */
+/* A peer relay found through the overlay, used by pipes set up from now on
+ * after the configured TURN servers; host NULL: none. host is numeric; user
+ * and pass are copied. 0 or -EINVAL. */
+int pipes_set_peer_relay(struct pipes *p, const char *host, uint16_t port, const char *user,
+                         const char *pass);
 size_t pipes_list(const struct pipes *p, struct hit *out, size_t cap);
 
 /* For the HIP engine: our candidates for an I2 or R2 (struct hip_ops). */

@@ -26,47 +26,6 @@ struct roam {
 	int open_handles;
 };
 
-/* Our host addresses as type-2 locators: not the TUN's, not loopback, not
- * IPv6 link-local. */
-static size_t our_locators(const struct roam *r, struct hip_locator_entry *out, size_t cap)
-{
-	struct ifaddrs *ifa, *i;
-	size_t n = 0;
-
-	if (getifaddrs(&ifa) < 0)
-		return 0;
-	for (i = ifa; i && n < cap; i = i->ifa_next) {
-		struct hip_locator_entry *e = &out[n];
-
-		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
-		    strcmp(i->ifa_name, r->io.tun_name) == 0)
-			continue;
-		memset(e, 0, sizeof(*e));
-		if (i->ifa_addr->sa_family == AF_INET) {
-			e->addr[10] = e->addr[11] = 0xff;
-			memcpy(e->addr + 12, &((const struct sockaddr_in *)i->ifa_addr)->sin_addr,
-			       4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			const struct in6_addr *a =
-			        &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-
-			if (IN6_IS_ADDR_LINKLOCAL(a))
-				continue;
-			memcpy(e->addr, a, 16);
-		} else {
-			continue;
-		}
-		e->type = HIP_LOCATOR_TRANSPORT;
-		e->traffic = HIP_TRAFFIC_BOTH;
-		e->protocol = IPPROTO_UDP;
-		e->kind = HIP_KIND_HOST;
-		e->port = r->io.port;
-		n++;
-	}
-	freeifaddrs(ifa);
-	return n;
-}
-
 struct collect {
 	struct hip_assoc *a[ROAM_MAX_ASSOCS];
 	size_t n;
@@ -85,7 +44,7 @@ static void on_settled(uv_timer_t *t)
 {
 	struct roam *r = t->data;
 	struct hip_locator_entry locs[HIP_LOCATORS_MAX];
-	size_t n = our_locators(r, locs, HIP_LOCATORS_MAX);
+	size_t n = locator_host_entries(r->io.tun_name, r->io.port, locs, HIP_LOCATORS_MAX);
 	struct collect c = {.n = 0};
 	size_t told = 0;
 

@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "crypto/cipher.h"
 #include "crypto/dh.h"
+#include "crypto/hash.h"
 #include "crypto/identity.h"
 #include "crypto/random.h"
 #include "hip/engine.h"
@@ -264,6 +265,36 @@ int hip_assoc_ice(const struct hip_assoc *a, struct hip_ice_params *ret)
 		return r;
 	memcpy(ret->cands, a->peer_cands, a->npeer_cands * sizeof(a->peer_cands[0]));
 	ret->ncands = a->npeer_cands;
+	return 0;
+}
+
+int hip_assoc_relay_password(const struct hip_assoc *a, bool client,
+                             char pwd[HIP_RELAY_PWD_LEN + 1])
+{
+	static const char label[] = "idloc relay v1";
+	static const char hex[] = "0123456789abcdef";
+	uint8_t data[sizeof(label) - 1 + 2 * sizeof(struct hit)];
+	const struct hit *c = client ? &a->host->hit : &a->peer;
+	const struct hit *r = client ? &a->peer : &a->host->hit;
+	uint8_t mac[HASH_MAX_LEN];
+	int e;
+
+	if (!a->keyed || a->keys.maclen == 0)
+		return -EAGAIN;
+	memcpy(data, label, sizeof(label) - 1);
+	memcpy(data + sizeof(label) - 1, c->b, sizeof(c->b));
+	memcpy(data + sizeof(label) - 1 + sizeof(c->b), r->b, sizeof(r->b));
+	/* The integrity key of the client-to-relay direction: both ends have it. */
+	e = hmac_compute(HASH_SHA256, client ? a->keys.mac_out : a->keys.mac_in, a->keys.maclen,
+	                 data, sizeof(data), mac);
+	if (e < 0)
+		return e;
+	for (size_t i = 0; i < HIP_RELAY_PWD_LEN / 2; i++) {
+		pwd[2 * i] = hex[mac[i] >> 4];
+		pwd[2 * i + 1] = hex[mac[i] & 15];
+	}
+	pwd[HIP_RELAY_PWD_LEN] = '\0';
+	memzero(mac, sizeof(mac));
 	return 0;
 }
 

@@ -170,5 +170,14 @@ void hip_assoc_want_ice(struct hip_assoc *a);
  * retransmission budget. -EBUSY unless the association is in I1-SENT. */
 int hip_assoc_reroute(struct hip_host *h, struct hip_assoc *a, const struct hip_locator *to,
                       uint64_t now);
+/* The password of the TURN credentials a peer relay issues to a client it
+ * has this association with (docs/relay.md "Credentials"): hex of
+ * HMAC-SHA-256(the client-to-relay HIP integrity key, "idloc relay v1" |
+ * client HIT | relay HIT), cut to 32 characters. Both ends compute it; it
+ * travels in no packet and changes with every base exchange. client: we
+ * are the client (else the relay). -EAGAIN before the keys. */
+#define HIP_RELAY_PWD_LEN 32
+int hip_assoc_relay_password(const struct hip_assoc *a, bool client,
+                             char pwd[HIP_RELAY_PWD_LEN + 1]);
 /* -ENOENT when the exchange did not choose ICE, -EAGAIN before the keys. */
 int hip_assoc_ice(const struct hip_assoc *a, struct hip_ice_params *ret);

@@ -342,6 +342,28 @@ static void test_late_candidates(void **state)
 	assert_keys_match(&n[0], &n[1]);
 }
 
+/* Relay credentials: client and relay derive the same password, nobody else
+ * the same one, and none before the keys. */
+static void test_relay_password(void **state)
+{
+	struct node *n = *state;
+	char c[HIP_RELAY_PWD_LEN + 1], r[HIP_RELAY_PWD_LEN + 1], x[HIP_RELAY_PWD_LEN + 1];
+	struct hip_assoc *a, *b;
+
+	assert_int_equal(hip_host_connect(n[0].host, identity_hit(n[1].id), &n[1].loc, 0, &a), 0);
+	assert_int_equal(hip_assoc_relay_password(a, true, c), -EAGAIN);
+	deliver_all(0);
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	assert_non_null(b);
+	assert_int_equal(hip_assoc_relay_password(a, true, c), 0);
+	assert_int_equal(hip_assoc_relay_password(b, false, r), 0);
+	assert_string_equal(c, r);
+	assert_int_equal(strlen(c), HIP_RELAY_PWD_LEN);
+	/* The other direction (n[1] as client of n[0]) is another password. */
+	assert_int_equal(hip_assoc_relay_password(b, true, x), 0);
+	assert_string_not_equal(x, c);
+}
+
 static void test_late_candidates_need_ice(void **state)
 {
 	struct node *n = *state;
@@ -988,6 +1010,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_udp_mode, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_late_candidates, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_late_candidates_need_ice, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_relay_password, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress_unverified, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_puzzle_difficulty, setup, teardown),
