@@ -51,9 +51,8 @@
 #include "net/udp.h"
 
 static const uint8_t orchid_prefix[16] = {0x20, 0x01, 0x00, 0x20};
-#define ORCHID_PLEN      28
-#define HIT_OFF_RECEIVER 24         /* in the HIP header */
-#define DAEMON_KEY_FILE  "host.key" /* in the state directory */
+#define ORCHID_PLEN     28
+#define DAEMON_KEY_FILE "host.key" /* in the state directory */
 
 enum {
 	H_SIGINT = 1U << 0,
@@ -171,11 +170,15 @@ static int ops_send(void *ctx, const struct hip_locator *to, const uint8_t *pkt,
 		return datapath_send_hip(&d->dp, to, pkt, len, now_ms(d));
 	if (len < HIP_HDR_LEN || len > HIP_MAX_PACKET)
 		return -EINVAL;
-	/* The association's pipe once ICE has one, else hop by hop. */
-	if (d->pipes && pipes_up(d->pipes, (const struct hit *)(pkt + HIT_OFF_RECEIVER))) {
+	/* The association's pipe once ICE has one, else hop by hop. Base
+	 * exchange packets never take the pipe: an exchange over an association
+	 * that has one replaces it after a restart or a move, when the pipe's
+	 * path is likely gone. */
+	if (d->pipes && !hip_wire_is_bex(pkt, len) &&
+	    pipes_up(d->pipes, (const struct hit *)(pkt + HIP_OFF_RECEIVER))) {
 		memset(d->hip_buf, 0, 4);
 		memcpy(d->hip_buf + 4, pkt, len);
-		r = pipes_send(d->pipes, (const struct hit *)(pkt + HIT_OFF_RECEIVER), d->hip_buf,
+		r = pipes_send(d->pipes, (const struct hit *)(pkt + HIP_OFF_RECEIVER), d->hip_buf,
 		               len + 4);
 		if (r == 0)
 			return 0;
@@ -184,7 +187,7 @@ static int ops_send(void *ctx, const struct hip_locator *to, const uint8_t *pkt,
 	if (r < 0) {
 		struct hit dst;
 
-		memcpy(dst.b, pkt + HIT_OFF_RECEIVER, sizeof(dst.b));
+		memcpy(dst.b, pkt + HIP_OFF_RECEIVER, sizeof(dst.b));
 		log_ratelimited(&d->rl_route, now_ms(d), LOG_INFO,
 		                "cannot route a HIP packet to %s through the overlay: %s",
 		                hit_format(&dst, h), strerror(-r));
@@ -1024,6 +1027,14 @@ static int start_dns(struct daemon *d)
 	return 0;
 }
 
+static void roam_moved(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->pipes && !d->stopping && !d->left)
+		pipes_moved(d->pipes, now_ms(d));
+}
+
 /* Mobility: our address changes are told to the peers. Without rtnetlink
  * notifications the daemon still works, it only does not follow moves. */
 static void start_roam(struct daemon *d)
@@ -1034,6 +1045,7 @@ static void start_roam(struct daemon *d)
 	        .tun_name = d->tun.name,
 	        .port = d->udp.port,
 	        .hip_changed = mesh_hip_changed,
+	        .moved = roam_moved,
 	        .ctx = d,
 	};
 	int r = roam_start(&io, &d->roam);

@@ -59,6 +59,10 @@ struct mesh {
 	unsigned open_handles;
 	bool stopping;
 	bool left; /* idloc leave: no rejoining until idloc join */
+	/* While a base exchange packet for this HIT is routed: not through its
+	 * own association (see mesh_route_hip). */
+	struct hit route_avoid;
+	bool avoiding;
 	char fqdn[CONFIG_DOMAIN_MAX + CONFIG_LABEL_MAX + 2];
 	char cache_path[CONFIG_PATH_MAX + 32];
 	bool published, announced;
@@ -229,14 +233,30 @@ static void on_direct_timer(uv_timer_t *t)
 		uv_timer_start(&m->direct_timer, on_direct_timer, next - now, 0);
 }
 
+/* A contact whose base exchange is itself routed through the overlay cannot
+ * carry overlay messages until it is done: one of them may be that very
+ * exchange's I1 or I2, which would wait for itself. */
+static bool exchange_via_overlay(const struct mesh *m, const struct hit *hit)
+{
+	struct hip_assoc *a = hip_host_find(m->io.hip, hit);
+	enum hip_state s = a ? hip_assoc_state(a) : HIP_STATE_UNASSOCIATED;
+
+	return a && locator_is_overlay(hip_assoc_locator(a)) &&
+	       (s == HIP_STATE_I1_SENT || s == HIP_STATE_I2_SENT);
+}
+
 static int enqueue(struct mesh *m, const struct ovl_contact *to, const uint8_t *msg, size_t len)
 {
-	struct mesh_pending *p = pending_find(m, &to->hit, true);
+	struct mesh_pending *p;
 	struct hip_locator loc = {.len = to->addrlen};
 	char h[HIT_STRLEN];
 	uint8_t *copy;
 	int r;
 
+	/* Refused, the engine takes another hop (and counts this one failed). */
+	if (exchange_via_overlay(m, &to->hit))
+		return -EHOSTUNREACH;
+	p = pending_find(m, &to->hit, true);
 	if (!p || p->n == MESH_QUEUE_MSGS) {
 		log_ratelimited(
 		        &m->rl, loop_ms(m), LOG_DEBUG,
@@ -278,6 +298,8 @@ static int ops_send(void *ctx, const struct ovl_contact *to, const uint8_t *msg,
 
 	if (len > MESH_MSG_MAX)
 		return -EMSGSIZE;
+	if (m->avoiding && hit_cmp(&to->hit, &m->route_avoid) == 0)
+		return -EHOSTUNREACH;
 	r = send_now(m, &to->hit, msg, len);
 	if (r != -ENOTCONN)
 		return r;
@@ -774,8 +796,16 @@ int mesh_route_hip(struct mesh *m, const uint8_t *pkt, size_t len)
 		return -ESHUTDOWN;
 	if (len < HIP_HDR_LEN)
 		return -EINVAL;
-	memcpy(dst.b, pkt + 24, sizeof(dst.b)); /* the Receiver's HIT */
+	memcpy(dst.b, pkt + HIP_OFF_RECEIVER, sizeof(dst.b));
+	/* A base exchange with a peer we have an association with means that
+	 * association is being replaced (a restart, a move): its pipe is likely
+	 * dead, so the packet takes the overlay's other nodes, not that peer's
+	 * own link. (The first hop only; the engine's later retries may still
+	 * pick it.) */
+	m->avoiding = hip_wire_is_bex(pkt, len);
+	m->route_avoid = dst;
 	r = ovl_node_route_hip(m->node, &dst, pkt, len, mesh_clock_ms());
+	m->avoiding = false;
 	ovl_rearm(m);
 	return r;
 }

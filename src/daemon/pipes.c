@@ -628,6 +628,36 @@ size_t pipes_candidates(struct pipes *p, struct hip_assoc *a, struct hip_locator
 	return n;
 }
 
+void pipes_moved(struct pipes *p, uint64_t now)
+{
+	struct hip_locator overlay = locator_overlay();
+	struct hit peers[PIPES_MAX];
+	size_t n = 0;
+	char h[HIT_STRLEN];
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i]->state == PIPE_UP || p->v[i]->state == PIPE_CHECKING)
+			peers[n++] = p->v[i]->peer;
+	/* Each reconnect removes its pipe (HIP_EVENT_CLOSED): walk a copy. */
+	for (size_t i = 0; i < n; i++) {
+		struct hip_assoc *a = hip_host_find(p->io.hip, &peers[i]);
+		struct hip_ice_params ip;
+		int r;
+
+		if (!a || hip_assoc_ice(a, &ip) < 0)
+			continue;
+		memzero(&ip, sizeof(ip));
+		r = hip_host_reconnect(p->io.hip, a, &overlay, now);
+		if (r < 0)
+			log_errno(LOG_WARNING, r, "pipe to %s: cannot set it up again",
+			          hit_format(&peers[i], h));
+		else
+			log_msg(LOG_INFO, "pipe to %s: our addresses changed, setting it up again",
+			        hit_format(&peers[i], h));
+	}
+	p->io.hip_changed(p->io.ctx);
+}
+
 void pipes_hip_event(struct pipes *p, struct hip_assoc *a, enum hip_event ev, uint64_t now)
 {
 	struct pipe *x = find(p, hip_assoc_peer_hit(a));

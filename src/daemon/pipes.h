@@ -114,6 +114,11 @@ int pipes_set_servers(struct pipes *p, const char *stun_host, uint16_t stun_port
  * and pass are copied. 0 or -EINVAL. */
 int pipes_set_peer_relay(struct pipes *p, const char *host, uint16_t port, const char *user,
                          const char *pass);
+/* Our addresses changed: every pipe is set up again with a new base
+ * exchange through the overlay (hip_host_reconnect), which brings new keys,
+ * new ICE credentials and candidates from the addresses we have now; packets
+ * wait in the queue meanwhile (docs/hip.md "Pipes that move"). */
+void pipes_moved(struct pipes *p, uint64_t now);
 size_t pipes_list(const struct pipes *p, struct hit *out, size_t cap);
 
 /* For the HIP engine: our candidates for an I2 or R2 (struct hip_ops). */

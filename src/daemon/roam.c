@@ -3,6 +3,7 @@
 #include "daemon/roam.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -24,6 +25,11 @@ struct roam {
 	uv_poll_t poll;
 	uv_timer_t timer;
 	int open_handles;
+	/* The addresses last announced: notifications that change nothing we
+	 * announce (another link's state, a flag) are not news to the peers. */
+	struct hip_locator_entry last[HIP_LOCATORS_MAX];
+	size_t n_last;
+	bool have_last;
 };
 
 struct collect {
@@ -52,6 +58,11 @@ static void on_settled(uv_timer_t *t)
 		log_msg(LOG_INFO, "no address left: waiting for one before telling peers");
 		return;
 	}
+	if (r->have_last && n == r->n_last && memcmp(locs, r->last, n * sizeof(locs[0])) == 0)
+		return;
+	memcpy(r->last, locs, n * sizeof(locs[0]));
+	r->n_last = n;
+	r->have_last = true;
 	/* hip_host_foreach must not see associations change: collect first. */
 	hip_host_foreach(r->io.hip, collect_direct, &c);
 	for (size_t i = 0; i < c.n; i++)
@@ -59,6 +70,8 @@ static void on_settled(uv_timer_t *t)
 			told++;
 	log_msg(LOG_NOTICE, "our addresses changed: %zu locator(s) announced to %zu peer(s)", n,
 	        told);
+	if (r->io.moved)
+		r->io.moved(r->io.ctx);
 	r->io.hip_changed(r->io.ctx);
 }
 

@@ -21,6 +21,9 @@ struct roam_io {
 	const char *tun_name; /* our TUN: its addresses are identifiers, not locators */
 	uint16_t port;        /* our HIP/ESP UDP port, announced with each address */
 	void (*hip_changed)(void *ctx);
+	/* Optional: our set of addresses changed (after the direct associations
+	 * were told): pipes, whose ICE paths hang on those addresses, follow. */
+	void (*moved)(void *ctx);
 	void *ctx;
 };
 

@@ -414,6 +414,27 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 	return r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH ? r : 0;
 }
 
+int hip_host_reconnect(struct hip_host *h, struct hip_assoc *a, const struct hip_locator *to,
+                       uint64_t now)
+{
+	int r;
+
+	if (h->refusing)
+		return -ENETDOWN;
+	if (a->state != HIP_STATE_ESTABLISHED && a->state != HIP_STATE_R2_SENT)
+		return -ENOTCONN;
+	/* The old SAs and everything built on them go first. */
+	hip_event(h, a, HIP_EVENT_CLOSED);
+	a->loc = *to;
+	a->want_ice = true;
+	hip_assoc_forget_keys(a);
+	a->have_r1_counter = false;
+	hip_assoc_set_state(a, HIP_STATE_I1_SENT);
+	r = send_i1(h, a);
+	hip_assoc_arm(a, HIP_PENDING_I1, now);
+	return r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH ? r : 0;
+}
+
 void hip_host_set_accepting(struct hip_host *h, bool accepting)
 {
 	h->refusing = !accepting;

@@ -115,6 +115,15 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 int hip_host_close(struct hip_host *h, struct hip_assoc *a, uint64_t now);
 /* Starts an UPDATE with a fresh ESP_INFO (new SPI, new keys from KEYMAT). */
 int hip_host_rekey(struct hip_host *h, struct hip_assoc *a, uint64_t now);
+/* A new base exchange in ICE mode over an established association, sent to
+ * `to` (the overlay): what the daemon does for a pipe when the host's
+ * addresses change, because the pipe's ICE state is tied to addresses that
+ * may be gone (docs/hip.md "Pipes that move"). HIP_EVENT_CLOSED runs first
+ * (drop the SAs); the peer treats the I2 as a restart of ours (RFC 7401
+ * section 4.4.2) and HIP_EVENT_ESTABLISHED follows with new keys and ICE
+ * credentials. -ENOTCONN unless established, -ENETDOWN after a leave. */
+int hip_host_reconnect(struct hip_host *h, struct hip_assoc *a, const struct hip_locator *to,
+                       uint64_t now);
 /* A host that left (idloc leave) takes no new associations: I1 and I2 are
  * dropped and hip_host_connect fails with -ENETDOWN; existing ones are left
  * to the caller (close them). Accepting is the default. */

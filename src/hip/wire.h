@@ -22,6 +22,21 @@ enum hip_packet_type {
 	HIP_CLOSE_ACK = 19,
 };
 
+#define HIP_OFF_TYPE     2  /* Packet Type, low 7 bits */
+#define HIP_OFF_RECEIVER 24 /* the Receiver's HIT */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* I1, R1, I2 or R2: a packet of a base exchange (len at least HIP_HDR_LEN). */
+static inline bool hip_wire_is_bex(const uint8_t *pkt, size_t len)
+{
+	unsigned type = len >= HIP_HDR_LEN ? pkt[HIP_OFF_TYPE] & 0x7f : 0;
+
+	return type >= HIP_I1 && type <= HIP_R2;
+}
+
 enum hip_param_type {
 	HIP_P_ESP_INFO = 65,
 	HIP_P_R1_COUNTER = 129,

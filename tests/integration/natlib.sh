@@ -14,6 +14,7 @@
 #   nat_public NAME ADDR                  a host on the internet (ADDR without /len)
 #   nat_router NAME WAN LAN FLAVOUR       a home router: WAN address, LAN number (10.77.LAN.0/24)
 #   nat_peer ROUTER NAME ADDR             a host behind ROUTER (ADDR in its LAN)
+#   nat_peer_link ROUTER NAME ADDR IF     another link of host NAME into ROUTER's LAN
 #   nat_udp_timeout ROUTER SECONDS        conntrack's UDP timeouts inside ROUTER
 #   coturn_start NAME ADDR, coturn_stop   a coturn server in namespace NAME, listening on ADDR
 #   nat_probe, nat_probe_server           the UDP probe tool (python), see NAT_PROBE_PY
@@ -140,14 +141,9 @@ _nat_iptables()
 # router. The first peer behind a full-cone router is its DMZ host.
 nat_peer()
 {
-	local r=$1 n=$2 addr=$3 port
-	port="p-$n"
+	local r=$1 n=$2 addr=$3
 	ns_create "$n"
-	ip -n "$(ns "$n")" link add eth0 type veth peer name "$port" netns "$(ns "$r")"
-	ip -n "$(ns "$r")" link set "$port" master lan0
-	ip -n "$(ns "$r")" link set "$port" up
-	ip -n "$(ns "$n")" addr add "$addr/24" dev eth0
-	ip -n "$(ns "$n")" link set eth0 up
+	nat_peer_link "$r" "$n" "$addr" eth0
 	ip -n "$(ns "$n")" route add default via "10.77.${NAT_LAN[$r]}.1"
 	if [[ ${NAT_FLAVOUR[$r]} == full-cone && -z ${NAT_DMZ[$r]:-} ]]; then
 		NAT_DMZ[$r]=$addr
@@ -155,6 +151,19 @@ nat_peer()
 		_nat_ipt "$r" -A FORWARD -i eth0 -o lan0 -d "$addr" -p udp \
 			-m conntrack --ctstate DNAT -j ACCEPT
 	fi
+}
+
+# nat_peer_link ROUTER NAME ADDR IFNAME: one more link from host NAME (which
+# exists) into ROUTER's LAN, as IFNAME with ADDR/24, no route (a second
+# uplink, or the network a host moves to).
+nat_peer_link()
+{
+	local r=$1 n=$2 addr=$3 ifname=$4 port="p-$2-$4"
+	ip -n "$(ns "$n")" link add "$ifname" type veth peer name "$port" netns "$(ns "$r")"
+	ip -n "$(ns "$r")" link set "$port" master lan0
+	ip -n "$(ns "$r")" link set "$port" up
+	ip -n "$(ns "$n")" addr add "$addr/24" dev "$ifname"
+	ip -n "$(ns "$n")" link set "$ifname" up
 }
 
 # nat_udp_timeout ROUTER SECONDS [STREAM_SECONDS]: how long the router keeps a

@@ -364,6 +364,38 @@ static void test_relay_password(void **state)
 	assert_string_not_equal(x, c);
 }
 
+/* A re-exchange over an established association: both ends close the old
+ * SAs and end with new ones, the same association, in ICE mode. */
+static void test_reconnect(void **state)
+{
+	struct node *n = *state;
+	struct hip_esp_keys before, after, peer;
+	struct hip_ice_params p;
+	struct hip_assoc *a, *b;
+
+	connect_ab(n, false);
+	a = hip_host_find(n[0].host, identity_hit(n[1].id));
+	assert_int_equal(hip_assoc_esp_keys(a, &before), 0);
+	assert_int_equal(hip_host_reconnect(n[0].host, a, &n[1].loc, 5), 0);
+	assert_int_equal(n[0].closed, 1);
+	assert_int_equal(hip_assoc_state(a), HIP_STATE_I1_SENT);
+	deliver_all(5);
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	assert_int_equal(hip_assoc_state(a), HIP_STATE_ESTABLISHED);
+	assert_int_equal(n[0].established, 2);
+	assert_int_equal(n[1].established, 2);
+	assert_int_equal(n[1].closed, 1);
+	assert_int_equal(hip_assoc_esp_keys(a, &after), 0);
+	assert_int_equal(hip_assoc_esp_keys(b, &peer), 0);
+	assert_int_not_equal(after.spi_in, before.spi_in);
+	assert_int_equal(after.spi_out, peer.spi_in);
+	assert_int_equal(hip_assoc_ice(a, &p), 0);
+	assert_keys_match(&n[0], &n[1]);
+	/* Only from an established association. */
+	assert_int_equal(hip_host_close(n[0].host, a, 6), 0);
+	assert_int_equal(hip_host_reconnect(n[0].host, a, &n[1].loc, 6), -ENOTCONN);
+}
+
 static void test_late_candidates_need_ice(void **state)
 {
 	struct node *n = *state;
@@ -1011,6 +1043,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_late_candidates, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_late_candidates_need_ice, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_relay_password, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress_unverified, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_puzzle_difficulty, setup, teardown),
