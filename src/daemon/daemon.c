@@ -723,7 +723,7 @@ static int start_idmap(struct daemon *d)
 /* On failure nothing is left open. */
 static int open_tun(struct daemon *d)
 {
-	int r = tun_open(d->cfg.device, &d->tun);
+	int r = tun_open(d->cfg.device, datapath_offloads() & DATAPATH_OFFLOAD_TUN, &d->tun);
 
 	if (r < 0) {
 		log_msg(LOG_ERR, "cannot open TUN device '%s': %s%s", d->cfg.device, strerror(-r),

@@ -4,6 +4,7 @@
 #include "daemon/datapath.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
@@ -14,6 +15,7 @@
 #include "daemon/pipes.h"
 #include "esp/ipv4.h"
 #include "esp/pmtu.h"
+#include "esp/tso.h"
 #include "hip/bex.h"
 #include "net/tun.h"
 
@@ -22,10 +24,58 @@
 #define REKEY_RETRY_MS    (10 * 1000)
 #define ESP_NH_NONE       59 /* RFC 4303 2.6: a dummy packet, discarded on receipt */
 
+unsigned datapath_offloads(void)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+	        {"tun", DATAPATH_OFFLOAD_TUN},
+	        {"gso", DATAPATH_OFFLOAD_GSO},
+	        {"gro", DATAPATH_OFFLOAD_GRO},
+	};
+	const char *e = getenv("IDLOC_OFFLOAD");
+	unsigned r = 0;
+
+	if (!e || !*e || strcmp(e, "all") == 0)
+		return DATAPATH_OFFLOAD_ALL;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		size_t n = strlen(names[i].name);
+		for (const char *p = e; (p = strstr(p, names[i].name)); p += n)
+			if ((p == e || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+				r |= names[i].bit;
+	}
+	return r;
+}
+
+/* Settles which offloads the fds ended up with, and says so once. */
+static void offloads_init(struct datapath *dp)
+{
+	unsigned want = datapath_offloads();
+	const struct tun *t = dp->io.tun;
+	struct udp_sock *u = dp->io.udp;
+
+	/* The daemon opened the TUN with datapath_offloads() too. */
+	dp->offloads = t->vnet ? DATAPATH_OFFLOAD_TUN : 0;
+	if (want & DATAPATH_OFFLOAD_GSO && u->gso)
+		dp->offloads |= DATAPATH_OFFLOAD_GSO;
+	if (!(want & DATAPATH_OFFLOAD_GRO) && u->gro && udp_set_gro(u, false) < 0)
+		log_msg(LOG_WARNING, "cannot turn UDP_GRO off");
+	if (u->gro)
+		dp->offloads |= DATAPATH_OFFLOAD_GRO;
+	udp_tx_init(&dp->tx, dp->offloads & DATAPATH_OFFLOAD_GSO);
+	gro_init(&dp->gro);
+	log_msg(LOG_INFO, "data path offloads: TUN %s (0x%x), UDP GSO %s, UDP GRO %s",
+	        dp->offloads & DATAPATH_OFFLOAD_TUN ? "on" : "off", t->offloads,
+	        dp->offloads & DATAPATH_OFFLOAD_GSO ? "on" : "off",
+	        dp->offloads & DATAPATH_OFFLOAD_GRO ? "on" : "off");
+}
+
 void datapath_init(struct datapath *dp, const struct datapath_io *io)
 {
 	dp->io = *io;
 	memset(&dp->stats, 0, sizeof(dp->stats));
+	offloads_init(dp);
 	dp->esp_max = pmtu_esp_max(DATAPATH_PATH_MTU, PMTU_OUTER_IPV6 + PMTU_TURN_CHANNEL);
 	dp->rl_hip = (struct ratelimit)RATELIMIT_INIT(5000, 10);
 	dp->rl_esp = (struct ratelimit)RATELIMIT_INIT(5000, 10);
@@ -252,35 +302,80 @@ static bool has_path(const struct datapath *dp, const struct hip_assoc *a, const
 	       (dp->io.pipes && pipes_up(dp->io.pipes, peer));
 }
 
-/* Sends ESP bytes to the peer: over its pipe when the association has no
- * address of its own, else over our socket. */
-static int transmit(struct datapath *dp, struct peer *p, const struct hip_locator *loc,
-                    const uint8_t *esp, size_t len, uint64_t now)
+/* Sends what the socket's queue holds (the end of every entry point that
+ * sends ESP: a burst's datagrams leave in as few system calls as possible). */
+static void flush_tx(struct datapath *dp, uint64_t now)
 {
-	char a[UDP_ADDRSTRLEN], h[HIT_STRLEN];
-	int r;
+	bool gso = dp->tx.gso;
+	unsigned dropped;
+	int err;
 
-	if (locator_is_overlay(loc)) {
-		r = dp->io.pipes ? pipes_send(dp->io.pipes, &p->hit, esp, len) : -ENOTCONN;
-		if (r < 0) {
-			dp->stats.pipe_send_err++;
-			log_ratelimited(&dp->rl_send, now, LOG_INFO,
-			                "sending ESP to %s on its pipe failed: %s",
-			                hit_format(&p->hit, h), strerror(-r));
-		}
-		return r;
+	if (!dp->tx.n)
+		return;
+	dropped = udp_tx_flush(&dp->tx, dp->io.udp, &err);
+	if (gso && !dp->tx.gso)
+		log_msg(LOG_NOTICE, "UDP segmentation offload refused (EIO): sending singly");
+	if (!dropped)
+		return;
+	dp->stats.udp_send_err += dropped;
+	log_ratelimited(&dp->rl_send, now, LOG_WARNING, "sending ESP failed: %u datagrams: %s",
+	                dropped, strerror(-err));
+}
+
+/* ESP for the peer's pipe, at once: the pipe has no batching. */
+static int pipe_send(struct datapath *dp, struct peer *p, struct outbound *o, uint64_t now)
+{
+	char h[HIT_STRLEN];
+	int n = esp_encap(&p->out, o->nh, o->payload, o->len, dp->esp_buf, sizeof(dp->esp_buf));
+
+	if (n < 0)
+		return n;
+	n = dp->io.pipes ? pipes_send(dp->io.pipes, &p->hit, dp->esp_buf, (size_t)n) : -ENOTCONN;
+	if (n < 0) {
+		dp->stats.pipe_send_err++;
+		log_ratelimited(&dp->rl_send, now, LOG_INFO,
+		                "sending ESP to %s on its pipe failed: %s", hit_format(&p->hit, h),
+		                strerror(-n));
+		return 0; /* counted and logged: not an ESP error */
 	}
-	r = udp_send_esp(dp->io.udp, (const struct sockaddr *)&loc->addr, loc->len, esp, len);
+	p->last_tx = now;
+	return 0;
+}
+
+/* ESP for the socket, written straight into its send queue. */
+static int socket_send(struct datapath *dp, struct peer *p, const struct hip_locator *loc,
+                       struct outbound *o, uint64_t now)
+{
+	char a[UDP_ADDRSTRLEN];
+	size_t cap = esp_encap_size(o->len);
+	uint8_t *out = udp_tx_room(&dp->tx, cap);
+	int n, r;
+
+	if (!out) {
+		flush_tx(dp, now);
+		out = udp_tx_room(&dp->tx, cap);
+		if (!out)
+			return -EMSGSIZE;
+	}
+	n = esp_encap(&p->out, o->nh, o->payload, o->len, out, cap);
+	if (n < 0)
+		return n;
+	r = udp_tx_push(&dp->tx, dp->io.udp, (const struct sockaddr *)&loc->addr, loc->len,
+	                (size_t)n);
 	if (r < 0) {
 		dp->stats.udp_send_err++;
 		log_ratelimited(&dp->rl_send, now, LOG_WARNING, "sending ESP to %s failed: %s",
 		                locator_format(loc, a), strerror(-r));
+		return 0;
 	}
-	return r;
+	p->last_tx = now;
+	return 0;
 }
 
-/* Encapsulates and sends; true when that asked the engine for a rekey. The
- * payload may be rewritten (IPv4 to canonical LSIs). */
+/* Encapsulates and queues or sends: over the peer's pipe when the
+ * association has no address of its own, else over our socket. True when
+ * that asked the engine for a rekey. The payload may be rewritten (IPv4 to
+ * canonical LSIs). */
 static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locator *loc,
                      struct outbound *o, uint64_t now)
 {
@@ -292,7 +387,10 @@ static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locat
 		dp->stats.tun_bad++;
 		return false;
 	}
-	n = esp_encap(&p->out, o->nh, o->payload, o->len, dp->esp_buf, sizeof(dp->esp_buf));
+	if (locator_is_overlay(loc))
+		n = pipe_send(dp, p, o, now);
+	else
+		n = socket_send(dp, p, loc, o, now);
 	if (n < 0) {
 		dp->stats.esp_dropped++;
 		if (n == -EOVERFLOW)
@@ -301,8 +399,6 @@ static bool esp_send(struct datapath *dp, struct peer *p, const struct hip_locat
 		                hit_format(&o->dst, h), strerror(-n));
 		return rekeying;
 	}
-	if (transmit(dp, p, loc, dp->esp_buf, (size_t)n, now) == 0)
-		p->last_tx = now;
 	return esp_sa_needs_rekey(&p->out) && request_rekey(dp, p, now);
 }
 
@@ -352,10 +448,14 @@ static bool tun_packet(struct datapath *dp, uint8_t *pkt, size_t len, uint64_t n
 
 bool datapath_tun_packet(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now)
 {
+	bool rekeying;
+
 	if (len > sizeof(dp->flush_buf))
 		return false;
 	memcpy(dp->flush_buf, pkt, len);
-	return tun_packet(dp, dp->flush_buf, len, now);
+	rekeying = tun_packet(dp, dp->flush_buf, len, now);
+	flush_tx(dp, now);
+	return rekeying;
 }
 
 int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_header,
@@ -364,10 +464,13 @@ int datapath_send_to(struct datapath *dp, const struct hit *dst, uint8_t next_he
 	struct outbound o = {.dst = *dst, .nh = next_header, .payload = payload, .len = len};
 	struct hip_assoc *a;
 	struct peer *p = keyed_peer(dp, dst, &a);
+	bool rekeying;
 
 	if (!p || !has_path(dp, a, dst))
 		return -ENOTCONN;
-	return esp_send(dp, p, hip_assoc_locator(a), &o, now) ? 1 : 0;
+	rekeying = esp_send(dp, p, hip_assoc_locator(a), &o, now);
+	flush_tx(dp, now);
+	return rekeying ? 1 : 0;
 }
 
 bool datapath_keepalive(struct datapath *dp, uint64_t interval, uint64_t now)
@@ -389,17 +492,59 @@ bool datapath_keepalive(struct datapath *dp, uint64_t interval, uint64_t now)
 			rekeying = true;
 		dp->stats.keepalives_sent++;
 	}
+	flush_tx(dp, now);
 	return rekeying;
+}
+
+/* A super-packet from the TUN, cut into the packets it stands for. */
+static bool tun_super(struct datapath *dp, const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
+                      uint64_t now)
+{
+	bool rekeying = false;
+	struct tso t;
+	int n = tso_init(&t, h, pkt, len);
+
+	if (n < 0) {
+		dp->stats.tun_bad++;
+		log_ratelimited(&dp->rl_tun, now, LOG_INFO,
+		                "dropped TUN super-packet (type %u, %zu bytes): %s", h->gso_type,
+		                len, strerror(-n));
+		return false;
+	}
+	dp->stats.tun_super++;
+	while ((n = tso_next(&t, dp->seg_buf, sizeof(dp->seg_buf))) > 0) {
+		dp->stats.tun_segments++;
+		if (tun_packet(dp, dp->seg_buf, (size_t)n, now))
+			rekeying = true;
+	}
+	if (n < 0)
+		dp->stats.tun_bad++;
+	return rekeying;
+}
+
+/* One read from the TUN: a packet, maybe with its checksum left to us, or
+ * a super-packet. */
+static bool tun_input(struct datapath *dp, const struct vnet_hdr *h, uint8_t *pkt, size_t len,
+                      uint64_t now)
+{
+	if (h->gso_type != VNET_GSO_NONE)
+		return tun_super(dp, h, pkt, len, now);
+	if (tso_finish_csum(h, pkt, len) < 0) {
+		dp->stats.tun_bad++;
+		return false;
+	}
+	return tun_packet(dp, pkt, len, now);
 }
 
 bool datapath_on_tun(struct datapath *dp, int status, uint64_t now)
 {
 	bool rekeying = false;
+	struct vnet_hdr h;
 
 	if (poll_failed(&dp->rl_tun, "TUN", status, now))
 		return false;
 	for (int i = 0; i < TUN_BURST; i++) {
-		ssize_t n = tun_read(dp->io.tun, dp->tun_buf, sizeof(dp->tun_buf));
+		ssize_t n = tun_read(dp->io.tun, &h, dp->tun_buf, sizeof(dp->tun_buf));
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -407,9 +552,10 @@ bool datapath_on_tun(struct datapath *dp, int status, uint64_t now)
 			                strerror((int)-n));
 			break;
 		}
-		if (tun_packet(dp, dp->tun_buf, (size_t)n, now))
+		if (tun_input(dp, &h, dp->tun_buf, (size_t)n, now))
 			rekeying = true;
 	}
+	flush_tx(dp, now);
 	return rekeying;
 }
 
@@ -518,6 +664,25 @@ static int ipv4_in(struct datapath *dp, const struct peer *p, uint8_t *pkt, size
 	return r;
 }
 
+static void gro_emit(void *ctx, const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
+{
+	struct datapath *dp = ctx;
+
+	if (tun_write_vnet(dp->io.tun, h, pkt, len) < 0)
+		dp->stats.tun_write_err++;
+}
+
+/* A decrypted packet for the TUN. Within a burst from the socket TCP waits
+ * for its flow's next segments (datapath_on_udp flushes); a pipe delivers
+ * one datagram per call, so its packets go at once. */
+static void to_tun(struct datapath *dp, const uint8_t *pkt, size_t len)
+{
+	if (dp->in_burst)
+		gro_add(&dp->gro, pkt, len, gro_emit, dp);
+	else if (tun_write(dp->io.tun, pkt, len) < 0)
+		dp->stats.tun_write_err++;
+}
+
 static void esp_input(struct datapath *dp, const uint8_t *data, size_t len, const struct origin *o,
                       uint64_t now)
 {
@@ -538,8 +703,8 @@ static void esp_input(struct datapath *dp, const uint8_t *data, size_t len, cons
 		return;
 	if (nh == IPV4_PROTO_IPIP) {
 		r = ipv4_in(dp, p, payload, (size_t)n, now);
-		if (r >= 0 && tun_write(dp->io.tun, payload, (size_t)r) < 0)
-			dp->stats.tun_write_err++;
+		if (r >= 0)
+			to_tun(dp, payload, (size_t)r);
 		return;
 	}
 	r = beet_ipv6_inbound(dp->decap_buf, sizeof(dp->decap_buf), (size_t)n, &p->hit, &dp->io.hit,
@@ -548,8 +713,7 @@ static void esp_input(struct datapath *dp, const uint8_t *data, size_t len, cons
 		dp->stats.esp_dropped++;
 		return;
 	}
-	if (tun_write(dp->io.tun, dp->decap_buf, (size_t)r) < 0)
-		dp->stats.tun_write_err++;
+	to_tun(dp, dp->decap_buf, (size_t)r);
 }
 
 static void hip_input(struct datapath *dp, const uint8_t *pkt, size_t len,
@@ -567,28 +731,43 @@ static void hip_input(struct datapath *dp, const uint8_t *pkt, size_t len,
 	}
 }
 
-static void udp_dgram(struct datapath *dp, const struct udp_dgram *g, uint64_t now)
+/* One datagram of slot g (all of it, or one of a UDP_GRO run). */
+static void udp_dgram(struct datapath *dp, const struct udp_dgram *g, const uint8_t *data,
+                      size_t len, uint64_t now)
 {
 	struct origin o = {.from = &g->from};
 	struct hip_locator from;
 	size_t off;
 
-	if (g->truncated) {
-		dp->stats.udp_truncated++;
-		return;
-	}
-	switch (udp_classify(g->data, g->len, &off)) {
+	switch (udp_classify(data, len, &off)) {
 	case UDP_KIND_DROP:
 		dp->stats.udp_short++;
 		break;
 	case UDP_KIND_ESP:
-		esp_input(dp, g->data, g->len, &o, now);
+		esp_input(dp, data, len, &o, now);
 		break;
 	case UDP_KIND_HIP:
 		from.len = g->fromlen;
 		memcpy(&from.addr, &g->from, sizeof(from.addr));
-		hip_input(dp, g->data + off, g->len - off, &from, now);
+		hip_input(dp, data + off, len - off, &from, now);
 		break;
+	}
+}
+
+static void udp_slot(struct datapath *dp, const struct udp_dgram *g, uint64_t now)
+{
+	if (g->truncated) {
+		dp->stats.udp_truncated++;
+		return;
+	}
+	if (!g->seg) {
+		udp_dgram(dp, g, g->data, g->len, now);
+		return;
+	}
+	dp->stats.udp_gro_runs++;
+	for (size_t off = 0; off < g->len; off += g->seg) {
+		size_t n = g->len - off < g->seg ? g->len - off : g->seg;
+		udp_dgram(dp, g, g->data + off, n, now);
 	}
 }
 
@@ -626,8 +805,11 @@ bool datapath_on_udp(struct datapath *dp, int status, uint64_t now)
 			                strerror(-n));
 			continue;
 		}
+		dp->in_burst = dp->offloads & DATAPATH_OFFLOAD_TUN;
 		for (int i = 0; i < n; i++)
-			udp_dgram(dp, &dp->io.batch->d[i], now);
+			udp_slot(dp, &dp->io.batch->d[i], now);
+		gro_flush(&dp->gro, gro_emit, dp);
+		dp->in_burst = false;
 		if (n < UDP_BATCH)
 			break;
 	}

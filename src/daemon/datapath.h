@@ -21,6 +21,7 @@
 #include "common/hit.h"
 #include "common/log.h"
 #include "esp/beet.h"
+#include "esp/gro.h"
 #include "esp/sa.h"
 #include "net/udp.h"
 
@@ -37,6 +38,14 @@ struct tun;
  * outside and a TURN channel header (docs/datapath.md "MTU and MSS"). */
 #define DATAPATH_PATH_MTU 1500
 
+/* The kernel offloads the data path uses (docs/datapath.md, "Offloads"). */
+enum {
+	DATAPATH_OFFLOAD_TUN = 1u << 0, /* TUN virtio-net header: TSO/USO, checksums, GRO */
+	DATAPATH_OFFLOAD_GSO = 1u << 1, /* UDP_SEGMENT runs on the socket */
+	DATAPATH_OFFLOAD_GRO = 1u << 2, /* UDP_GRO on the socket */
+	DATAPATH_OFFLOAD_ALL = (1u << 3) - 1,
+};
+
 /* A decrypted payload for this daemon itself rather than the TUN (overlay
  * messages): true when consumed. `from` is the authenticated peer HIT. */
 typedef bool (*datapath_local_fn)(void *ctx, const struct hit *from, uint8_t next_header,
@@ -47,7 +56,7 @@ typedef bool (*datapath_dns_fn)(void *ctx, const uint8_t *pkt, size_t len, uint6
 /* The daemon's objects, borrowed: they outlive the data path. */
 struct datapath_io {
 	const struct tun *tun;
-	const struct udp_sock *udp;
+	struct udp_sock *udp; /* datapath_init may turn its UDP_GRO off */
 	struct udp_batch *batch;
 	struct hip_host *hip;
 	struct peers *peers;
@@ -67,6 +76,8 @@ struct datapath_stats {
 	uint64_t tun_not_ours, tun_bad, tun_foreign_src, tun_no_peer, tun_queued, tun_queue_full;
 	uint64_t tun_too_big, tun_write_err, udp_send_err, pipe_send_err, ipv4_refused;
 	uint64_t keepalives_sent, esp_keepalives;
+	uint64_t tun_super, tun_segments; /* super-packets read, segments cut from them */
+	uint64_t udp_gro_runs;            /* UDP_GRO slots holding several datagrams */
 };
 
 /* Embedded in the daemon, so the buffers come with its one allocation and the
@@ -74,16 +85,26 @@ struct datapath_stats {
 struct datapath {
 	struct datapath_io io;
 	struct datapath_stats stats;
-	unsigned esp_max; /* the largest inner packet one ESP datagram carries */
+	unsigned esp_max;  /* the largest inner packet one ESP datagram carries */
+	unsigned offloads; /* DATAPATH_OFFLOAD_* in use */
+	bool in_burst;     /* handling a batch from the socket: GRO holds TCP */
 	struct ratelimit rl_hip, rl_esp, rl_tun, rl_icmp, rl_send, rl_locator;
+	struct udp_tx tx; /* ESP for the socket, sent when a burst ends */
+	struct gro gro;   /* decrypted TCP for the TUN, written when a burst ends */
 	uint8_t tun_buf[DATAPATH_TUN_BUF];
+	uint8_t seg_buf[DATAPATH_TUN_BUF];   /* one segment cut from a super-packet */
 	uint8_t flush_buf[DATAPATH_TUN_BUF]; /* packets the pipes release */
 	uint8_t esp_buf[DATAPATH_TUN_BUF + ESP_MAX_OVERHEAD];
 	uint8_t decap_buf[BEET_IPV6_HDR_LEN + UDP_DGRAM_MAX];
 	uint8_t icmp_buf[DATAPATH_ICMP_MAX];
 };
 
-/* Before the first packet and before the engine sends anything. */
+/* The offloads to use: all, unless IDLOC_OFFLOAD in the environment says
+ * "none" or lists the ones to keep ("tun,gso,gro"), for comparisons. */
+unsigned datapath_offloads(void);
+
+/* Before the first packet and before the engine sends anything. Touches
+ * only the small fields: the buffers' pages are used when packets come. */
 void datapath_init(struct datapath *dp, const struct datapath_io *io);
 
 /* The TUN fd is readable (status: the libuv poll status): reads a burst of
