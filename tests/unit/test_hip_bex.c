@@ -474,6 +474,62 @@ static void test_readdress(void **state)
 	assert_keys_match(&n[0], &n[1]);
 }
 
+/* Tampered UPDATEs (a readdress, late candidates, a rekey) fail the HMAC or
+ * the signature and change nothing: no echo, no event, same locator, same
+ * keys; the genuine retransmission still works afterwards. */
+static void test_forged_updates_ignored(void **state)
+{
+	struct node *n = *state;
+	struct hip_locator_entry loc = {.type = HIP_LOCATOR_TRANSPORT,
+	                                .port = 10501,
+	                                .protocol = 17,
+	                                .addr = {[10] = 0xff, [11] = 0xff, 10, 77, 9, 9}};
+	struct hip_esp_keys before, after;
+	struct hip_locator was;
+	struct hip_assoc *a, *b;
+	const char *why = NULL;
+
+	connect_ab(n, false);
+	a = hip_host_find(n[0].host, identity_hit(n[1].id));
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	hip_assoc_esp_received(b);
+	was = *hip_assoc_locator(b);
+	assert_int_equal(hip_assoc_esp_keys(b, &before), 0);
+	for (int round = 0; round < 2; round++) {
+		if (round == 0)
+			assert_int_equal(hip_host_readdress(n[0].host, a, &loc, 1, 1), 0);
+		else
+			assert_int_equal(hip_host_rekey(n[0].host, a, 1), 0);
+		assert_int_equal(qlen, 1);
+		for (size_t off = 40; off < queue[0].len; off += 29) {
+			uint8_t bad[HIP_MAX_PACKET];
+
+			memcpy(bad, queue[0].data, queue[0].len);
+			bad[off] ^= 0x20;
+			why = NULL;
+			assert_true(hip_host_input(n[1].host, bad, queue[0].len, &n[0].loc, 1, &why) <
+			            0);
+			assert_non_null(why);
+		}
+		assert_int_equal(qlen, 1); /* nothing answered the forgeries */
+		assert_int_equal(n[1].moved + n[1].rekeyed + n[1].candidates, 0);
+		assert_true(hip_assoc_locator(b)->len == was.len &&
+		            memcmp(&hip_assoc_locator(b)->addr, &was.addr, was.len) == 0);
+		assert_int_equal(hip_assoc_esp_keys(b, &after), 0);
+		assert_int_equal(after.spi_out, before.spi_out);
+		assert_int_equal(after.spi_in, before.spi_in);
+		assert_int_equal(hip_assoc_state(b), HIP_STATE_ESTABLISHED);
+		deliver_all(2); /* the genuine one goes through */
+		if (round == 1) {
+			assert_int_equal(n[1].rekeyed, 1);
+			assert_keys_match(&n[0], &n[1]);
+		}
+		n[1].moved = n[1].rekeyed = 0;
+		assert_int_equal(hip_assoc_esp_keys(b, &before), 0);
+		was = *hip_assoc_locator(b);
+	}
+}
+
 /* Nobody answers the echo at the announced address (a forged or replayed
  * UPDATE, or A lost it again): B keeps the old address. */
 static void test_readdress_unverified(void **state)
@@ -1045,6 +1101,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_relay_password, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_forged_updates_ignored, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress_unverified, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_puzzle_difficulty, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_packet_order_and_contents, setup, teardown),
