@@ -23,9 +23,11 @@
 #define WANT_RELAYS     4
 #define PAYLOAD_VERSION 1
 /* version(1) | reserved(1) | HIP port(2) | TURN port(2) | address(16, IPv4-mapped) */
-#define PAYLOAD_LEN       22
-#define USERNAME_LEN      (2 * sizeof(struct hit))
-#define ORCHID_PREFIX_LEN 28
+#define PAYLOAD_LEN           22
+#define USERNAME_LEN          (2 * sizeof(struct hit))
+#define ORCHID_PREFIX_LEN     28
+#define RELAY_LIFETIME_S      180
+#define RELAY_ALLOCS_PER_PEER 8
 
 struct relays {
 	struct relays_io io;
@@ -158,6 +160,11 @@ static int serve(struct relays *r)
 	store_be32(deny[0].addr, cfg->lsi_prefix);
 	memcpy(deny[1].addr, orchid, sizeof(orchid));
 	turn_config_init(&tc, cfg->domain);
+	/* libnice frees an agent without deallocating (docs/relay.md): a short
+	 * lifetime returns the allocations of closed pipes to the quota soon;
+	 * libnice refreshes live ones a minute before they expire. */
+	tc.max_lifetime_s = RELAY_LIFETIME_S;
+	tc.max_allocs_per_user = RELAY_ALLOCS_PER_PEER;
 	tc.deny = deny;
 	tc.n_deny = ARRAY_SIZE(deny);
 	relay = listen;
