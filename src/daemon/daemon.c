@@ -864,6 +864,20 @@ static int mesh_want_pipe(void *ctx, const struct hit *peer)
 }
 
 /* libnice's GLib context on our loop, and the pipes that use it. */
+static void pipe_burst_begin(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	datapath_pipe_burst(&d->dp, true);
+}
+
+static void pipe_burst_end(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	datapath_pipe_burst(&d->dp, false);
+}
+
 static int start_pipes(struct daemon *d)
 {
 	struct pipes_config pc = {
@@ -886,6 +900,7 @@ static int start_pipes(struct daemon *d)
 
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "GLib main context for ICE");
+	gloop_set_dispatch_hooks(d->gloop, pipe_burst_begin, pipe_burst_end, d);
 	io.gloop = d->gloop;
 	r = pipes_new(&pc, &io, &d->pipes);
 	if (r == 0)

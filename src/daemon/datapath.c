@@ -672,9 +672,9 @@ static void gro_emit(void *ctx, const struct vnet_hdr *h, const uint8_t *pkt, si
 		dp->stats.tun_write_err++;
 }
 
-/* A decrypted packet for the TUN. Within a burst from the socket TCP waits
- * for its flow's next segments (datapath_on_udp flushes); a pipe delivers
- * one datagram per call, so its packets go at once. */
+/* A decrypted packet for the TUN. Within a burst (from the socket, or what
+ * libnice delivers in one dispatch: datapath_pipe_burst) TCP waits for its
+ * flow's next segments, and the burst's end flushes them. */
 static void to_tun(struct datapath *dp, const uint8_t *pkt, size_t len)
 {
 	if (dp->in_burst)
@@ -769,6 +769,16 @@ static void udp_slot(struct datapath *dp, const struct udp_dgram *g, uint64_t no
 		size_t n = g->len - off < g->seg ? g->len - off : g->seg;
 		udp_dgram(dp, g, g->data + off, n, now);
 	}
+}
+
+void datapath_pipe_burst(struct datapath *dp, bool begin)
+{
+	if (begin) {
+		dp->in_burst = dp->offloads & DATAPATH_OFFLOAD_TUN;
+		return;
+	}
+	gro_flush(&dp->gro, gro_emit, dp);
+	dp->in_burst = false;
 }
 
 void datapath_pipe_input(struct datapath *dp, const struct hit *peer, const uint8_t *data,

@@ -132,6 +132,9 @@ bool datapath_tun_packet(struct datapath *dp, const uint8_t *pkt, size_t len, ui
 /* ICMP destination unreachable back into the TUN for a packet that cannot
  * go (rate limited; never for ICMP errors, multicast or broadcast). */
 void datapath_unreachable(struct datapath *dp, const uint8_t *pkt, size_t len, uint64_t now);
+/* Brackets what the pipes deliver in one GLib dispatch (gloop's hooks):
+ * decrypted TCP segments are coalesced for the TUN until the end. */
+void datapath_pipe_burst(struct datapath *dp, bool begin);
 /* A datagram from peer on its pipe: ESP, or HIP behind a zero marker. */
 void datapath_pipe_input(struct datapath *dp, const struct hit *peer, const uint8_t *data,
                          size_t len, uint64_t now);

@@ -48,7 +48,9 @@ struct gloop {
 	bool prepared; /* a prepare ran and its check has not */
 	bool dispatching;
 	bool freeing;
-	bool free_pending; /* gloop_free ran inside the dispatch */
+	bool free_pending;                           /* gloop_free ran inside the dispatch */
+	void (*begin)(void *ctx), (*end)(void *ctx); /* around each dispatch */
+	void *hook_ctx;
 };
 
 static void maybe_release(struct gloop *g)
@@ -362,8 +364,13 @@ static void on_check(uv_check_t *c)
 	g->prepared = false;
 	woken = collect(g);
 	g->dispatching = true;
-	if (g_main_context_check(g->ctx, g->max_priority, g->fds, g->nfds))
+	if (g_main_context_check(g->ctx, g->max_priority, g->fds, g->nfds)) {
+		if (g->begin)
+			g->begin(g->hook_ctx);
 		g_main_context_dispatch(g->ctx);
+		if (g->end)
+			g->end(g->hook_ctx);
+	}
 	g->dispatching = false;
 	if (g->free_pending) {
 		finish_free(g);
@@ -432,6 +439,14 @@ void gloop_free(struct gloop *g)
 		return;
 	}
 	finish_free(g);
+}
+
+void gloop_set_dispatch_hooks(struct gloop *g, void (*begin)(void *ctx), void (*end)(void *ctx),
+                              void *ctx)
+{
+	g->begin = begin;
+	g->end = end;
+	g->hook_ctx = ctx;
 }
 
 GMainContext *gloop_context(struct gloop *g)

@@ -32,6 +32,12 @@ void gloop_free(struct gloop *g);
  * sources to this one explicitly. */
 struct _GMainContext *gloop_context(struct gloop *g);
 
+/* begin and end run around each GLib dispatch that has work (both optional):
+ * the daemon batches what libnice delivers in one dispatch, as it batches a
+ * burst read from its own socket. */
+void gloop_set_dispatch_hooks(struct gloop *g, void (*begin)(void *ctx), void (*end)(void *ctx),
+                              void *ctx);
+
 /* Stops watching every fd now, while the fd numbers are still valid. Call it
  * before closing, outside a dispatch, fds that GLib watches (freeing a libnice
  * agent or stream does that). A poll that is stopped only after its fd was
