@@ -178,6 +178,21 @@ static const char *good_or_not(const json_t *o, const char *key)
 	return json_is_true(v) ? C_GREEN : C_YELLOW;
 }
 
+/* Only what there is: the relay this host serves, the one it uses. */
+static void relay_lines(const struct out *o, const json_t *relay)
+{
+	char buf[CELL_MAX];
+
+	if (str(relay, "serving")) {
+		snprintf(buf, sizeof(buf), "serving on %s", str(relay, "serving"));
+		kv(o, "relay", buf, NULL);
+	}
+	if (str(relay, "using")) {
+		snprintf(buf, sizeof(buf), "using %s", str(relay, "using"));
+		kv(o, "relay", buf, NULL);
+	}
+}
+
 static int render_status(const struct out *o, const json_t *r)
 {
 	const json_t *ov = json_object_get(r, "overlay");
@@ -191,6 +206,7 @@ static int render_status(const struct out *o, const json_t *r)
 	kv(o, "overlay", str(ov, "domain"), NULL);
 	kv(o, "joined", yes_no(ov, "joined"), good_or_not(ov, "joined"));
 	kv(o, "neighbors", integer(ov, "neighbors", n), NULL);
+	relay_lines(o, json_object_get(r, "relay"));
 	kv(o, "version", str(r, "version"), NULL);
 	kv(o, "uptime", duration(r, "uptime_s", up), NULL);
 	return 0;

@@ -23,6 +23,7 @@
 #include "daemon/peers.h"
 #include "daemon/pinger.h"
 #include "daemon/pipes.h"
+#include "daemon/relays.h"
 #include "hip/bex.h"
 #include "net/udp.h"
 #include "overlay/node.h"
@@ -52,6 +53,27 @@ static int set(json_t *obj, const char *key, json_t *v)
 	return v && json_object_set_new(obj, key, v) == 0 ? 0 : -ENOMEM;
 }
 
+static json_t *str_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+/* {serving, using}: "ip:port" of the relay we serve and of the one we use. */
+static json_t *relay_json(const struct relays *rl)
+{
+	struct relays_status st;
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	relays_status(rl, &st);
+	if (set(o, "serving", str_or_null(st.serving)) | set(o, "using", str_or_null(st.using))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static int answer_status(void *ctx, json_t *result)
 {
 	struct answers *a = ctx;
@@ -74,6 +96,7 @@ static int answer_status(void *ctx, json_t *result)
 	r |= set(ovl, "joined", json_boolean(mesh_joined(a->mesh)));
 	r |= set(ovl, "neighbors", json_integer((json_int_t)mesh_neighbors(a->mesh)));
 	r |= set(result, "overlay", ovl);
+	r |= set(result, "relay", relay_json(a->relays));
 	r |= set(dns, "configure",
 	         json_string(config_dns_configure_to_string(a->cfg->dns_configure)));
 	r |= set(dns, "configured", json_string(dnsconf_status(a->dnsconf)));

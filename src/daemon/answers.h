@@ -19,6 +19,7 @@ struct mesh;
 struct peers;
 struct pinger;
 struct pipes;
+struct relays;
 
 struct answers_log;
 
@@ -29,6 +30,7 @@ struct answers {
 	struct peers *peers;
 	struct idmap *idmap;
 	struct pipes *pipes;           /* may be NULL */
+	const struct relays *relays;   /* may be NULL */
 	const struct dnsconf *dnsconf; /* NULL: dns.configured says "none" */
 	struct mesh *mesh;
 	struct pinger *pinger;   /* NULL: ping answers "not supported" */

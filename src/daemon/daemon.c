@@ -1146,6 +1146,7 @@ static int start_ctl(struct daemon *d)
 	        .peers = d->peers,
 	        .idmap = d->idmap,
 	        .pipes = d->pipes,
+	        .relays = d->relays,
 	        .mesh = d->mesh,
 	        .pinger = d->pinger,
 	        .dnsconf = d->dnsconf,

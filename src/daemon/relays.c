@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "daemon/locator.h"
 #include "daemon/mesh.h"
 #include "daemon/pipes.h"
+#include "net/udp.h"
 #include "relay/stun.h"
 #include "relay/turn.h"
 
@@ -399,7 +401,18 @@ void relays_stop(struct relays *r)
 	uv_close((uv_handle_t *)&r->timer, on_timer_closed);
 }
 
-bool relays_serving(const struct relays *r)
+void relays_status(const struct relays *r, struct relays_status *ret)
 {
-	return r && r->turn;
+	struct sockaddr_storage ss;
+	char a[UDP_ADDRSTRLEN];
+
+	memset(ret, 0, sizeof(*ret));
+	if (!r)
+		return;
+	if (r->turn && turn_server_address(r->turn, &ss) == 0)
+		snprintf(ret->serving, sizeof(ret->serving), "%s",
+		         udp_addr_format((const struct sockaddr *)&ss, a));
+	if (r->ready)
+		snprintf(ret->using, sizeof(ret->using), "%s:%u", r->relay_host,
+		         r->relay_turn_port);
 }

@@ -48,5 +48,10 @@ int relays_start(const struct relays_io *io, struct relays **ret);
 void relays_stop(struct relays *r);
 /* From the HIP engine's event callback. */
 void relays_hip_event(struct relays *r, struct hip_assoc *a, enum hip_event ev);
-/* Whether this host serves as a relay, and the relay it uses (for status). */
-bool relays_serving(const struct relays *r);
+/* For idloc status: the relay this host serves on and the one it uses
+ * ("ip:port", "" for none). */
+struct relays_status {
+	char serving[64];
+	char using[64];
+};
+void relays_status(const struct relays *r, struct relays_status *ret);

@@ -80,6 +80,12 @@ check "venus joined the overlay" idlocd_wait_joined venus 60
 check "venus found pluto's relay in the overlay and uses it" \
 	wait_for_log "$TEST_TMP/venus/idlocd.log" "using relay .* at $PLUTO:$RELAY_PORT" 60
 mars_hit=$(idloc_ctl mars status --json | json_field hit)
+check "idloc status on pluto: relay.serving is $PLUTO:$RELAY_PORT" \
+	test "$(idloc_ctl pluto status --json | json_field relay.serving)" = "$PLUTO:$RELAY_PORT"
+check "idloc status on venus: relay.using is $PLUTO:$RELAY_PORT" \
+	test "$(idloc_ctl venus status --json | json_field relay.using)" = "$PLUTO:$RELAY_PORT"
+check "idloc status on venus says so" \
+	bash -c "ip netns exec $(ns venus) $IDLOC -s $TEST_TMP/venus/ctl.sock status | grep -q 'using $PLUTO:$RELAY_PORT'"
 check "venus resolves mars" retry 30 resolves venus mars
 
 mkdir -p "$TEST_TMP/www"
