@@ -291,3 +291,75 @@ bridge_attach()
 	ip -n "$(ns "$host")" addr add "$addr" dev eth0
 	ip -n "$(ns "$host")" link set eth0 up
 }
+
+# ---- traffic across moves (mobility, multi-homing, NAT moves) ----
+
+# tcp_sink NS ADDR PORT FILE: a TCP server in NS on ADDR:PORT that counts
+# what one client sends and writes the count to FILE when it closes.
+tcp_sink()
+{
+	ns_spawn "$1" "$4.log" "$4.log" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); c, _ = s.accept(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+open(sys.argv[3], "w").write(str(n))' "$2" "$3" "$4"
+}
+
+# tcp_source NS ADDR PORT KB LOG: sends KB kilobytes (1000 bytes every 20 ms,
+# a stream that outlasts a move) to ADDR:PORT from NS; SPAWNED_PID is the
+# sender, whose exit status says whether the application saw an error.
+tcp_source()
+{
+	ns_spawn "$1" "$5" "$5" python3 -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+for _ in range(int(sys.argv[3])):
+    c.sendall(b"x" * 1000); time.sleep(0.02)
+c.close()' "$2" "$3" "$4"
+}
+
+# echo_session NS ADDR PORT SECONDS LOG: an interactive session (what ssh
+# looks like to the network) from NS: a line every 200 ms, each echoed back by
+# the server (`socat TCP-LISTEN:PORT EXEC:cat`) before the next; SPAWNED_PID
+# exits non-zero on a mismatch or a 30 s stall.
+echo_session()
+{
+	ns_spawn "$1" "$5" "$5" python3 -c '
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+f = c.makefile("rwb")
+end = time.time() + float(sys.argv[3])
+n = 0
+while time.time() < end:
+    line = b"line %d\n" % n
+    f.write(line); f.flush()
+    if f.readline() != line:
+        sys.exit("echo mismatch at line %d" % n)
+    n += 1; time.sleep(0.2)
+print("session: %d lines echoed" % n)' "$2" "$3" "$4"
+}
+
+# ping_lost LOG: how many of a ping run's packets got no answer (-1 if the
+# summary line is missing).
+ping_lost()
+{
+	python3 -c 'import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r"(\d+) packets transmitted, (\d+) received", t)
+print(int(m[1]) - int(m[2]) if m else -1)' "$1"
+}
+
+# wait_for_file FILE: up to 5 s for FILE to be non-empty.
+wait_for_file()
+{
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $1 ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}

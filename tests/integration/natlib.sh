@@ -532,3 +532,36 @@ peer_path_is()
 	echo "$1 lists $2: ${state:-nothing} ${ptype:-} ${rest:-}" >&2
 	[[ $state == ESTABLISHED && $ptype =~ ^($3)$ ]]
 }
+
+# page_serve NAME KB MARKER: a web server on port 80 in NAME's namespace
+# serving a page of MARKER lines and KB kB of random text; PAGE_SHA is its
+# SHA-256.
+page_serve()
+{
+	local n=$1 kb=$2 marker=$3 dir=$TEST_TMP/$1/www
+	mkdir -p "$dir"
+	{
+		for _ in $(seq 200); do echo "$marker"; done
+		head -c $((kb * 1024)) /dev/urandom | base64
+	} >"$dir/index.html"
+	PAGE_SHA=$(sha256sum <"$dir/index.html" | cut -d' ' -f1)
+	ns_spawn "$n" "$TEST_TMP/$n/http.log" "$TEST_TMP/$n/http.log" \
+		python3 -m http.server 80 --bind 0.0.0.0 --directory "$dir"
+	retry 10 bash -c "[[ -n \$(ip netns exec $(ns "$n") ss -Hltn 'sport = :80') ]]"
+}
+
+# page_intact NAME URL: NAME fetches URL and gets exactly the page (PAGE_SHA).
+page_intact()
+{
+	local got
+	got=$(ns_exec "$1" curl -4 -sS --max-time 15 "$2" | sha256sum | cut -d' ' -f1)
+	[[ $got == "$PAGE_SHA" ]]
+}
+
+# peer_remote_is NAME HIT ADDR: NAME's path to HIT ends at ADDR (any port).
+peer_remote_is()
+{
+	local remote
+	read -r _ _ remote _ < <(peer_info "$1" "$2") || true
+	[[ $remote == "$3":* ]]
+}

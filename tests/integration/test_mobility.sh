@@ -75,22 +75,9 @@ venus_hit=$(field venus hit)
 stream()
 {
 	local round=$1
-	ns_spawn earth "$TEST_TMP/earth/sink$round.log" "$TEST_TMP/earth/sink$round.log" python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 9000)); s.listen(1); c, _ = s.accept(); n = 0
-while True:
-    b = c.recv(65536)
-    if not b: break
-    n += len(b)
-open(sys.argv[2], "w").write(str(n))' "$earth_lsi" "$TEST_TMP/earth/received$round"
+	tcp_sink earth "$earth_lsi" 9000 "$TEST_TMP/earth/received$round"
 	sleep 0.5
-	ns_spawn venus "$TEST_TMP/venus/source$round.log" "$TEST_TMP/venus/source$round.log" python3 -c '
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 9000), timeout=20)
-for _ in range(400):
-    c.sendall(b"x" * 1000); time.sleep(0.02)
-c.close(); print("sent 400000")' "$earth_lsi"
+	tcp_source venus "$earth_lsi" 9000 400 "$TEST_TMP/venus/source$round.log"
 	source_pid=$SPAWNED_PID
 	ns_spawn earth "$TEST_TMP/earth/ping$round.log" "$TEST_TMP/earth/ping$round.log" \
 		ping -6 -i 0.1 -c 80 -W 1 "$venus_hit"
@@ -104,12 +91,12 @@ verify()
 	wait "$source_pid" || rc=$?
 	check "$what: the TCP stream finished without an error (exit $rc)" test "$rc" -eq 0
 	wait "$ping_pid" || true
-	for _ in $(seq 50); do [[ -s $TEST_TMP/earth/received$round ]] && break; sleep 0.1; done
+	wait_for_file "$TEST_TMP/earth/received$round" || true
 	check "$what: earth received every byte" \
 		test "$(cat "$TEST_TMP/earth/received$round" 2>/dev/null)" = 400000
 	check "$what: earth followed venus to $addr" \
 		wait_for_log "$TEST_TMP/earth/idlocd.log" "moved to $addr:10500 \\(address verified\\)" 5
-	lost=$(python3 -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"(\d+) packets transmitted, (\d+) received", t); print(int(m[1])-int(m[2]) if m else -1)' "$TEST_TMP/earth/ping$round.log")
+	lost=$(ping_lost "$TEST_TMP/earth/ping$round.log")
 	echo "$what: interruption about $((lost * 100)) ms ($lost of 80 pings at 100 ms lost)"
 	check "$what: the ping across the move lost at most 3 s" test "$lost" -ge 0 -a "$lost" -le 30
 }
@@ -119,19 +106,7 @@ verify()
 ns_spawn earth "$TEST_TMP/earth/echo.log" "$TEST_TMP/earth/echo.log" socat \
 	"TCP-LISTEN:9100,bind=$earth_lsi,reuseaddr" EXEC:cat
 sleep 0.5
-ns_spawn venus "$TEST_TMP/venus/session.log" "$TEST_TMP/venus/session.log" python3 -c '
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 9100), timeout=10)
-f = c.makefile("rwb")
-end = time.time() + float(sys.argv[2])
-n = 0
-while time.time() < end:
-    line = b"line %d\n" % n
-    f.write(line); f.flush()
-    if f.readline() != line:
-        sys.exit("echo mismatch at line %d" % n)
-    n += 1; time.sleep(0.2)
-print("session: %d lines echoed" % n)' "$earth_lsi" 30
+echo_session venus "$earth_lsi" 9100 30 "$TEST_TMP/venus/session.log"
 session_pid=$SPAWNED_PID
 
 stream 1

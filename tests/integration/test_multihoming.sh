@@ -66,22 +66,9 @@ spi_line()
 }
 spis=$(spi_line)
 
-ns_spawn earth "$TEST_TMP/earth/sink.log" "$TEST_TMP/earth/sink.log" python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 9000)); s.listen(1); c, _ = s.accept(); n = 0
-while True:
-    b = c.recv(65536)
-    if not b: break
-    n += len(b)
-open(sys.argv[2], "w").write(str(n))' "$earth_lsi" "$TEST_TMP/earth/received"
+tcp_sink earth "$earth_lsi" 9000 "$TEST_TMP/earth/received"
 sleep 0.5
-ns_spawn venus "$TEST_TMP/venus/source.log" "$TEST_TMP/venus/source.log" python3 -c '
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 9000), timeout=20)
-for _ in range(400):
-    c.sendall(b"x" * 1000); time.sleep(0.02)
-c.close()' "$earth_lsi"
+tcp_source venus "$earth_lsi" 9000 400 "$TEST_TMP/venus/source.log"
 source_pid=$SPAWNED_PID
 ns_spawn earth "$TEST_TMP/earth/ping.log" "$TEST_TMP/earth/ping.log" \
 	ping -6 -i 0.1 -c 80 -W 1 "$venus_hit"
@@ -96,11 +83,11 @@ rc=0
 wait "$source_pid" || rc=$?
 check "the TCP stream finished without an error (exit $rc)" test "$rc" -eq 0
 wait "$ping_pid" || true
-for _ in $(seq 50); do [[ -s $TEST_TMP/earth/received ]] && break; sleep 0.1; done
+wait_for_file "$TEST_TMP/earth/received" || true
 check "earth received every byte" test "$(cat "$TEST_TMP/earth/received" 2>/dev/null)" = 400000
 check "earth follows venus to its second uplink (address verified)" \
 	wait_for_log "$TEST_TMP/earth/idlocd.log" "moved to 10.77.12.1:10500 \\(address verified\\)" 5
-lost=$(python3 -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"(\d+) packets transmitted, (\d+) received", t); print(int(m[1])-int(m[2]) if m else -1)' "$TEST_TMP/earth/ping.log")
+lost=$(ping_lost "$TEST_TMP/earth/ping.log")
 echo "failover: interruption about $((lost * 100)) ms ($lost of 80 pings at 100 ms lost)"
 check "traffic failed over within 3 s" test "$lost" -ge 0 -a "$lost" -le 30
 check "no new base exchange: venus was established once, with the same SPIs" \

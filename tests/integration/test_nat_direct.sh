@@ -77,25 +77,12 @@ check "venus joined the overlay" idlocd_wait_joined venus 60
 mars_hit=$(idloc_ctl mars status --json | json_field hit)
 check "venus resolves mars" retry 30 resolves venus mars
 
-mkdir -p "$TEST_TMP/www"
-for _ in $(seq 200); do echo "$MARKER"; done >"$TEST_TMP/www/index.html"
-ns_spawn mars "$TEST_TMP/mars/http.log" "$TEST_TMP/mars/http.log" \
-	python3 -m http.server 80 --bind 0.0.0.0 --directory "$TEST_TMP/www"
-check "web server on mars is up" retry 10 bash -c "[[ -n \$(ip netns exec $(ns mars) ss -Hltn 'sport = :80') ]]"
-
-curl_marker()
-{
-	ns_exec venus curl -4 -sS --max-time 15 "http://mars.$NAT_DOMAIN/" | grep -q "$MARKER"
-}
-check "venus curls http://mars.$NAT_DOMAIN/ through both NATs" retry 60 curl_marker
+check "web server on mars is up" page_serve mars 16 "$MARKER"
+check "venus curls http://mars.$NAT_DOMAIN/ (intact) through both NATs" \
+	retry 60 page_intact venus "http://mars.$NAT_DOMAIN/"
 check "venus lists mars ESTABLISHED on a $WANT_PATH path" peer_path_is venus "$mars_hit" "$WANT_PATH"
-remote_is_mhome()
-{
-	local remote
-	read -r _ _ remote _ < <(peer_info venus "$mars_hit") || true
-	[[ $remote == "$MHOME":* ]]
-}
-check "the path goes straight to mars's router ($MHOME), not through the relay" remote_is_mhome
+check "the path goes straight to mars's router ($MHOME), not through the relay" \
+	peer_remote_is venus "$mars_hit" "$MHOME"
 check "mars lists venus ESTABLISHED on a $WANT_PATH path" \
 	peer_path_is mars "$(idloc_ctl venus status --json | json_field hit)" "$WANT_PATH"
 

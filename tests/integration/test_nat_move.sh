@@ -69,38 +69,13 @@ check "venus reaches mars's HIT through a pipe" \
 	retry 60 ns_exec venus ping -6 -c 1 -W 2 "$mars_hit"
 check "venus lists mars on a srflx or prflx path" peer_path_is venus "$mars_hit" 'srflx|prflx'
 
-ns_spawn mars "$TEST_TMP/mars/sink.log" "$TEST_TMP/mars/sink.log" python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 9000)); s.listen(1); c, _ = s.accept(); n = 0
-while True:
-    b = c.recv(65536)
-    if not b: break
-    n += len(b)
-open(sys.argv[2], "w").write(str(n))' "$mars_lsi" "$TEST_TMP/mars/received"
+tcp_sink mars "$mars_lsi" 9000 "$TEST_TMP/mars/received"
 ns_spawn mars "$TEST_TMP/mars/echo.log" "$TEST_TMP/mars/echo.log" socat \
 	"TCP-LISTEN:9100,bind=$mars_lsi,reuseaddr" EXEC:cat
 sleep 0.5
-ns_spawn venus "$TEST_TMP/venus/source.log" "$TEST_TMP/venus/source.log" python3 -c '
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 9000), timeout=30)
-for _ in range(600):
-    c.sendall(b"x" * 1000); time.sleep(0.02)
-c.close()' "$mars_lsi"
+tcp_source venus "$mars_lsi" 9000 600 "$TEST_TMP/venus/source.log"
 source_pid=$SPAWNED_PID
-ns_spawn venus "$TEST_TMP/venus/session.log" "$TEST_TMP/venus/session.log" python3 -c '
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 9100), timeout=30)
-f = c.makefile("rwb")
-end = time.time() + 14
-n = 0
-while time.time() < end:
-    line = b"line %d\n" % n
-    f.write(line); f.flush()
-    if f.readline() != line:
-        sys.exit("echo mismatch at line %d" % n)
-    n += 1; time.sleep(0.2)
-print("session: %d lines echoed" % n)' "$mars_lsi"
+echo_session venus "$mars_lsi" 9100 14 "$TEST_TMP/venus/session.log"
 session_pid=$SPAWNED_PID
 ns_spawn venus "$TEST_TMP/venus/ping.log" "$TEST_TMP/venus/ping.log" \
 	ping -6 -i 0.1 -c 120 -W 1 "$mars_hit"
@@ -120,20 +95,14 @@ wait "$session_pid" || rc=$?
 check "the interactive session survived the move (exit $rc: $(tail -1 "$TEST_TMP/venus/session.log"))" \
 	test "$rc" -eq 0
 wait "$ping_pid" || true
-for _ in $(seq 50); do [[ -s $TEST_TMP/mars/received ]] && break; sleep 0.1; done
+wait_for_file "$TEST_TMP/mars/received" || true
 check "mars received every byte" test "$(cat "$TEST_TMP/mars/received" 2>/dev/null)" = 600000
-lost=$(python3 -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"(\d+) packets transmitted, (\d+) received", t); print(int(m[1])-int(m[2]) if m else -1)' "$TEST_TMP/venus/ping.log")
+lost=$(ping_lost "$TEST_TMP/venus/ping.log")
 echo "move behind another NAT: interruption about $((lost * 100)) ms ($lost of 120 pings at 100 ms lost)"
 check "venus set the pipe up again after the move" \
 	grep -q "pipe to $mars_hit: our addresses changed, setting it up again" "$TEST_TMP/venus/idlocd.log"
-remote_is()
-{
-	local remote
-	read -r _ _ remote _ < <(peer_info "$1" "$2") || true
-	[[ $remote == "$3":* ]]
-}
-check "venus's path goes to mars's router" remote_is venus "$mars_hit" "$MHOME"
-check "mars sees venus behind home2 now" retry 10 remote_is mars "$venus_hit" "$HOME2"
+check "venus's path goes to mars's router" peer_remote_is venus "$mars_hit" "$MHOME"
+check "mars sees venus behind home2 now" retry 10 peer_remote_is mars "$venus_hit" "$HOME2"
 check "venus still reaches mars" ns_exec venus ping -6 -c 1 -W 2 "$mars_hit"
 
 finish

@@ -88,32 +88,11 @@ check "idloc status on venus says so" \
 	bash -c "ip netns exec $(ns venus) $IDLOC -s $TEST_TMP/venus/ctl.sock status | grep -q 'using $PLUTO:$RELAY_PORT'"
 check "venus resolves mars" retry 30 resolves venus mars
 
-mkdir -p "$TEST_TMP/www"
-{
-	for _ in $(seq 200); do echo "$MARKER"; done
-	head -c $((PAGE_KB * 1024)) /dev/urandom | base64
-} >"$TEST_TMP/www/index.html"
-ns_spawn mars "$TEST_TMP/mars/http.log" "$TEST_TMP/mars/http.log" \
-	python3 -m http.server 80 --bind 0.0.0.0 --directory "$TEST_TMP/www"
-check "web server on mars is up" retry 10 bash -c "[[ -n \$(ip netns exec $(ns mars) ss -Hltn 'sport = :80') ]]"
-
-want=$(sha256sum <"$TEST_TMP/www/index.html" | cut -d' ' -f1)
-curl_page()
-{
-	local got
-	got=$(ns_exec venus curl -4 -sS --max-time 15 "http://mars.$NAT_DOMAIN/" | sha256sum | cut -d' ' -f1)
-	[[ $got == "$want" ]]
-}
+check "web server on mars is up" page_serve mars "$PAGE_KB" "$MARKER"
 check "venus curls http://mars.$NAT_DOMAIN/ (${PAGE_KB} kB, intact) through two symmetric NATs" \
-	retry 60 curl_page
+	retry 60 page_intact venus "http://mars.$NAT_DOMAIN/"
 check "venus lists mars ESTABLISHED on a relay path" peer_path_is venus "$mars_hit" relay
-remote_is_pluto()
-{
-	local remote
-	read -r _ _ remote _ < <(peer_info venus "$mars_hit") || true
-	[[ $remote == "$PLUTO":* ]]
-}
-check "the path goes through pluto ($PLUTO)" remote_is_pluto
+check "the path goes through pluto ($PLUTO)" peer_remote_is venus "$mars_hit" "$PLUTO"
 check "mars lists venus ESTABLISHED on a relay path" \
 	peer_path_is mars "$(idloc_ctl venus status --json | json_field hit)" relay
 
