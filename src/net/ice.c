@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/bytes.h"
 #include "common/hit.h"
@@ -40,6 +41,9 @@ struct ice {
 	bool remote_set;
 	bool have_path;
 	struct ice_path path;
+	/* A selected pair without TURN: its socket, to send on directly (libnice
+	 * only reads it); NULL for a relayed pair, which needs libnice's framing. */
+	GSocket *direct;
 	unsigned busy; /* inside an API call that can run callbacks */
 	bool doomed;   /* ice_free ran during such a call */
 
@@ -356,12 +360,39 @@ static void fill_path(struct ice_path *p, const NiceCandidate *l, const NiceCand
 		p->type = ice_kind_name(p->remote_kind);
 }
 
+/* libnice's sockets keep the system's default buffers (about 200 kB): a
+ * burst of ESP overflows them and TCP inside sees loss. The selected pair's
+ * socket gets the daemon socket's size; FORCE needs CAP_NET_ADMIN, which
+ * the daemon keeps, else the sysctl limits apply. */
+static void take_socket(struct ice *ice, bool relayed)
+{
+	static const int size = ICE_SOCKET_BUFFER;
+	GSocket *gs = nice_agent_get_selected_socket(ice->agent, ice->sid, ICE_COMPONENT);
+	int fd;
+
+	if (ice->direct)
+		g_object_unref(ice->direct);
+	ice->direct = NULL;
+	if (!gs)
+		return;
+	fd = g_socket_get_fd(gs);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (relayed)
+		g_object_unref(gs);
+	else
+		ice->direct = gs;
+}
+
 /* Every handler calls into ops as its last action: the callback may free the
  * ice. The path goes out as a copy for the same reason. */
 static void report_selected(struct ice *ice, const NiceCandidate *l, const NiceCandidate *r)
 {
 	struct ice_path path;
 
+	take_socket(ice, l->type == NICE_CANDIDATE_TYPE_RELAYED);
 	fill_path(&ice->path, l, r);
 	ice->have_path = true;
 	ice->state = ICE_STATE_CONNECTED;
@@ -437,6 +468,9 @@ static void agent_drop(struct ice *ice)
 	if (!ice->agent)
 		return;
 	g_signal_handlers_disconnect_by_data(ice->agent, ice);
+	if (ice->direct)
+		g_object_unref(ice->direct);
+	ice->direct = NULL;
 	/* The sockets close below: their polls must stop while the fd numbers
 	 * are still theirs (platform-notes, libnice pitfall 4). */
 	gloop_release_fds(ice->g);
@@ -835,6 +869,18 @@ int ice_send(struct ice *ice, const uint8_t *data, size_t len)
 
 	if (ice->state != ICE_STATE_CONNECTED)
 		return -ENOTCONN;
+	if (ice->direct) {
+		/* Sending on libnice's socket is safe; reading it is libnice's. */
+		ssize_t w =
+		        sendto(g_socket_get_fd(ice->direct), data, len, MSG_DONTWAIT,
+		               (const struct sockaddr *)&ice->path.remote, ice->path.remote_len);
+
+		if (w == (ssize_t)len)
+			return 0;
+		if (w < 0 && errno == EAGAIN) /* EWOULDBLOCK on Linux */
+			return -EAGAIN;
+		return w < 0 && errno == EMSGSIZE ? -EMSGSIZE : -EIO;
+	}
 	n = nice_agent_send_messages_nonblocking(ice->agent, ice->sid, ICE_COMPONENT, &m, 1, NULL,
 	                                         &err);
 	if (n == 1)

@@ -25,7 +25,8 @@ struct ice;
 #define ICE_PWD_MIN   22
 #define ICE_CRED_MAX  256
 
-#define ICE_MAX_CANDIDATES 32 /* remote candidates taken per ice_set_remote */
+#define ICE_MAX_CANDIDATES 32        /* remote candidates taken per ice_set_remote */
+#define ICE_SOCKET_BUFFER  (4 << 20) /* send and receive buffer of a selected pair's socket */
 
 /* The RFC 5770 LOCATOR type 2 "Kind" numbering (libnice uses the same). */
 enum ice_kind {
