@@ -49,10 +49,11 @@
 #   info_<name>      Called after the measurements (optional). It may refine
 #                    SYS_CIPHER or SYS_NOTE from the daemon logs.
 # Tunnel subnets in use: .16/28 wireguard, .32/28 nebula, .48/28 tinc,
-# .64/28 openvpn. Free: 10.201.0.80/28 up to 10.201.0.240/28. Stay inside
-# 10.201.0.0/24. (idloc: its tunnel addresses are LSIs from its default
-# prefix 100.64.0.0/10, the addresses its users see; they exist only inside
-# the two namespaces.)
+# .64/28 openvpn. (idloc: .96/28 is the idloc-relay row's third namespace
+# and its links.) Free: 10.201.0.80/28, then 10.201.0.112/28 up to
+# 10.201.0.240/28. Stay inside 10.201.0.0/24. (idloc: its tunnel addresses
+# are LSIs from its default prefix 100.64.0.0/10, the addresses its users
+# see; they exist only inside the namespaces.)
 
 set -uo pipefail
 export LC_ALL=C

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # report.py: the Markdown summary of one scripts/bench run: the table of
-# peers.sh's CSV and issue 7's targets as ratios within the run. With --docs
+# peers.sh's CSV, the first connections (first_connection.sh's CSV) and the
+# memory per peer (peer_memory.sh's), and issue 7's targets. With --docs
 # FILE it replaces the text between the bench markers of FILE instead of
 # printing; with --check it prints nothing and exits 1 when an idloc row did
 # not complete.
 import argparse
 import csv
 import os
+import statistics
 import sys
 
 BEGIN = "<!-- scripts/bench results: begin -->"
@@ -102,9 +104,150 @@ def targets(rows):
         ratio = r / d if r is not None and d else None
         out.append(f"| {what} | {fmt(r)} relayed, {fmt(d)} direct | - | {fmt(ratio)} | >= 0.5 | "
                    f"{verdict(None if ratio is None else ratio >= 0.5)} |")
-    out.append("| first connection (three peers, name to HTTP reply), per added peer RSS | "
-               "not measured by scripts/bench | | | <= 50 ms; <= 64 KiB | - |")
     return out
+
+
+def optional_csv(path):
+    """The rows of the CSV at path, or None when there is none."""
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def first_connections(path):
+    """{delay: [rows]} of first_connection.sh's CSV, or None without one."""
+    rows = optional_csv(path)
+    if rows is None:
+        return None
+    by = {}
+    for r in rows:
+        by.setdefault(int(r["delay_ms"]), []).append(r)
+    return by
+
+
+def first_stats(rows):
+    t = [float(r["first_byte_ms"]) for r in rows]
+    return statistics.median(t), min(t), max(t), float(rows[0]["underlay_rtt_ms"])
+
+
+# The two ways a first connection goes: the overlay had already made an
+# association with the peer (its links are associations), or it takes a new
+# one (a base exchange routed through the overlay, then a pipe).
+KINDS = (("all trials", lambda r: True),
+         ("over an overlay association", lambda r: r["assoc_before"].startswith("ESTABLISHED")),
+         ("new association", lambda r: not r["assoc_before"].startswith("ESTABLISHED")))
+
+
+def first_kinds(rows):
+    """(label, rows) for all trials, then each kind of trial if both occurred."""
+    out = []
+    for kind, match in KINDS:
+        sel = [r for r in rows if match(r)]
+        if kind == KINDS[0][0]:
+            out.append((f"all {len(rows)} trials", rows))
+        elif len(sel) == len(rows):
+            out[0] = (f"all {len(rows)} trials, each {kind}", rows)
+        elif sel:
+            out.append((f"{len(sel)} trial{'s' if len(sel) > 1 else ''} {kind}", sel))
+    return out
+
+
+def first_targets(first):
+    """The targets' rows for the first connections (no delay: 50 ms; each
+    added delay: at most 5 underlay round trips plus 30 ms), for all trials
+    and for each kind that occurred."""
+    if first is None:
+        return ["| first connection (three peers, name to first HTTP byte) | not measured "
+                "(first_connection.sh failed or was skipped) | - | - | <= 50 ms | - |"]
+    out = []
+    for delay, rows in sorted(first.items()):
+        rtt = float(rows[0]["underlay_rtt_ms"])
+        goal = 50.0 if delay == 0 else 5 * rtt + 30
+        for label, sel in first_kinds(rows):
+            med, lo, hi, _ = first_stats(sel)
+            what = f"first connection, {label}"
+            if delay == 0:
+                what += ", median ms"
+                ratio, goal_s = "-", "<= 50 ms"
+            else:
+                what += f", {delay} ms added per packet (round trip {rtt:.1f} ms)"
+                ratio = f"{med / rtt:.1f} round trips"
+                goal_s = f"<= 5 round trips + 30 ms = {goal:.0f} ms"
+            out.append(f"| {what} | {med:.1f} ({lo:.1f} to {hi:.1f}) | - | {ratio} | {goal_s} "
+                       f"| {verdict(med <= goal)} |")
+    return out
+
+
+def memory(path):
+    """peer_memory.sh's key,value CSV as a dict, or None without one."""
+    rows = optional_csv(path)
+    return None if rows is None else {r["key"]: r["value"] for r in rows}
+
+
+def memory_targets(mem):
+    if mem is None:
+        return ["| idle RSS per added peer | not measured (peer_memory.sh failed or was "
+                "skipped) | - | - | <= 64 KiB | - |"]
+    out = []
+    step = 1
+    while f"per_rss_{step}" in mem:
+        per, anon = float(mem[f"per_rss_{step}"]), float(mem[f"per_anon_{step}"])
+        out.append(f"| idle RSS per added peer, {mem[f'peers_{step - 1}']} to "
+                   f"{mem[f'peers_{step}']} established peers, KiB | {per:.1f} "
+                   f"(anonymous {anon:.1f}) | - | - | <= 64 KiB | {verdict(per <= 64)} |")
+        step += 1
+    return out
+
+
+def first_section(first):
+    if first is None:
+        return []
+    lines = ["#### First connection", "",
+             "Three fresh daemons per trial (earth the bootstrap, then mars with a web "
+             "server, then venus, each started once the one before registered its name); "
+             "venus runs `curl -4 http://mars.<domain>/`, resolving through its own idlocd; "
+             "the time is curl's, from before the name lookup to the first byte of the "
+             "answer. Whether the overlay had associated venus with mars before depends on "
+             "the keys and timing of each trial's join. Medians, ms:", "",
+             "| added delay per packet | underlay round trip | trials | name looked up "
+             "| TCP connected | first byte: median | min | max |",
+             "|---|---|---|---|---|---|---|---|"]
+    for delay, rows in sorted(first.items()):
+        for label, sel in first_kinds(rows):
+            med, lo, hi, rtt = first_stats(sel)
+            look = statistics.median(float(r["lookup_ms"]) for r in sel)
+            conn = statistics.median(float(r["connect_ms"]) for r in sel)
+            by = "" if delay == 0 else f" ({sel[0].get('delay_by', '?')})"
+            lines.append(f"| {delay} ms{by} | {rtt:.2f} ms | {label} | {look:.1f} | "
+                         f"{conn:.1f} | {med:.1f} | {lo:.1f} | {hi:.1f} |")
+    return lines + [""]
+
+
+def memory_section(mem):
+    if mem is None:
+        return []
+    def mib(key):
+        return float(mem[key]) / 1024
+
+    libs = sorted(((int(v), k[4:]) for k, v in mem.items() if k.startswith("lib_")),
+                  reverse=True)
+    top = ", ".join(f"{name.split('.so')[0]} {v / 1024:.1f}" for v, name in libs[:10])
+    lines = ["#### Memory", "",
+             f"One idle idlocd (\"sun\") with {mem['peers_0']} established peer(s): VmRSS "
+             f"{mib('rss_0'):.1f} MiB, of which anonymous memory (heap, stacks, libraries' "
+             f"zeroed data) {mib('anon'):.1f} MiB, idlocd's own pages {mib('binary'):.1f} MiB "
+             f"and shared libraries' pages {mib('libs'):.1f} MiB ({mib('libs_dirty'):.1f} MiB "
+             f"of them written by the process: relocations, data); PSS {mib('pss'):.1f} MiB. "
+             f"The largest libraries (MiB): {top}.", ""]
+    step = 1
+    while f"rss_{step}" in mem:
+        lines.append(f"- {mem[f'peers_{step - 1}']} -> {mem[f'peers_{step}']} established "
+                     f"peers: VmRSS {mib(f'rss_{step - 1}'):.2f} -> {mib(f'rss_{step}'):.2f} MiB, "
+                     f"{mem[f'per_rss_{step}']} KiB per added peer "
+                     f"(anonymous: {mem[f'per_anon_{step}']} KiB)")
+        step += 1
+    return lines + [""]
 
 
 def summary(rows, args):
@@ -120,7 +263,9 @@ def summary(rows, args):
                     if r["status"] == "ok" and r["system"] != CEILING and not is_idloc(r)})
     lines += [f"Peers in the run: {', '.join(peers) or 'none'}. Ratio: idloc / best peer "
               "(the relay rows: relayed / direct).", ""]
-    lines += targets(rows)
+    lines += targets(rows) + first_targets(args.first_data) + memory_targets(args.memory_data)
+    lines += [""] + first_section(args.first_data) + memory_section(args.memory_data)
+    lines.pop()
     notes = [f"- {r['system']}: {r['note']}" for r in rows if r.get("note")]
     problems = [f"- {r['system']}: {r['status']}: {r['problem'].strip()}"
                 for r in rows if r["status"] != "ok"]
@@ -150,8 +295,12 @@ def main():
     p.add_argument("--rev", default="?")
     p.add_argument("--duration", default="?")
     p.add_argument("--docs")
+    p.add_argument("--first", help="first_connection.sh's CSV")
+    p.add_argument("--memory", help="peer_memory.sh's CSV")
     p.add_argument("--check", action="store_true")
     args = p.parse_args()
+    args.first_data = first_connections(args.first)
+    args.memory_data = memory(args.memory)
     with open(args.csv, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:

@@ -5,16 +5,40 @@
 #                as its bootstrap. A is B's first overlay contact, so B has
 #                A's HIT and LSI once joined, and B's packets to A's LSI ride
 #                the association the join made: a direct path over the veth.
-#   idloc-relay  the same, plus coturn in A's namespace on A's underlay
-#                address, and the sides in IDLOC_RELAY_SIDES (default both)
-#                configured with it as [ice] turn and with [ice] relay-only =
-#                yes: their data path is a pipe whose ICE agent offers relayed
-#                candidates only, so every packet between A and B crosses
-#                coturn (with both sides, twice: A's allocation, then B's; the
-#                harness measures A->B, so A must not send directly).
-#                coturn is a helper (spawn_aux): its CPU and memory are not in
-#                the row (on a real network the relay is another machine), but
-#                it runs on the same cores.
+#   idloc-relay  the pipe forced through a TURN relay by the topology (idlocd
+#                has no relay-only switch: one association per pair of peers,
+#                and a peer with a direct path uses it). A third namespace
+#                (pb-r, "the internet") holds coturn and the bootstrap node
+#                earth on 10.201.0.110 (its loopback), and is joined to A and
+#                B by two more veths:
+#
+#                   pb-a  .1 ---- pb-veth ---- .2  pb-b      10.201.0.0/30
+#                   .97 |                       | .101
+#                   .98 |                       | .102      10.201.0.96/28
+#                       +-------- pb-r ---------+
+#                             .110: coturn, earth
+#                             .105: the void (a veth to nowhere)
+#
+#                A and B route everything but their own links through pb-r,
+#                which forwards nothing, and iptables in A drops UDP between
+#                A's and B's addresses on their shared veth. So B's direct I1s
+#                and every ICE pair but the relayed ones fail: both join
+#                through earth, B resolves A's name through its own DNS (the
+#                daemon's resolver on its TUN), and its first ping to A's LSI
+#                starts a base exchange routed through earth, whose pipe comes
+#                up through coturn (both daemons have it as [ice] turn): one
+#                side's relayed candidate and the other's host address on its
+#                pb-r link, so each packet crosses coturn once. pb-r sends
+#                what it cannot route into the void, as the internet drops
+#                packets for private addresses: an error there (a relayed
+#                check to the other side's address on the shared veth) would
+#                make coturn end the allocation. The row is FAILED unless both
+#                sides report path.type "relay" in `idloc peers --json`.
+#                coturn and earth are helpers (spawn_aux): their memory is not
+#                in the row, nor their CPU (coturn's is noted), but they run
+#                on the same cores. The first reply includes B's join, the
+#                lookup of A's name, the base exchange through earth and
+#                ICE's checks until a relayed pair is selected (about 2 s).
 #
 # idlocd and idloc are taken from PATH; scripts/bench puts its release build
 # first. The tunnel addresses are the LSIs from idlocd's default prefix: both
@@ -22,18 +46,17 @@
 # starts, as the other systems make their keys beforehand, so the first-reply
 # clock covers daemon start, TUN setup, the join and the first packet's way,
 # not key generation; A's daemon confirms its LSI (status --json) before B
-# starts. info_<row> records each side's path to the other from `idloc peers
-# --json`; a relay row whose path was not relayed is marked FAILED, since its
-# numbers would be the direct path's.
+# starts. info_<row> records each side's path to the other.
 # shellcheck shell=bash
 # The harness's variables and hooks are defined in peers.sh, which sources
 # this file; the hooks are called by name.
 # shellcheck disable=SC2034,SC2154
 
 register idloc "idlocd idloc python3"
-register idloc-relay "idlocd idloc python3 turnserver"
+register idloc-relay "idlocd idloc python3 turnserver iptables"
 PKG_OF[python3]=python3
 PKG_OF[turnserver]=coturn
+PKG_OF[iptables]=iptables
 
 IDLOC_PORT=10500
 IDLOC_DOMAIN=bench.internal
@@ -45,66 +68,94 @@ IDLOC_RESOLVER=100.64.0.53
 IDLOC_TURN_PORT=3478
 IDLOC_TURN_USER=bench
 IDLOC_TURN_PASS=bench-pass
-IDLOC_RELAY_SIDES=${IDLOC_RELAY_SIDES:-a b}
+# The relay row's third namespace and its addresses (10.201.0.96/28).
+IDLOC_NS_R=pb-r
+IDLOC_R_ADDR=10.201.0.110
+# Per side: its end of the link to pb-r and address, pb-r's end and address,
+# the link's /30.
+declare -A IDLOC_R_LINK=([a]="pb-ra 10.201.0.97 pb-ar 10.201.0.98 10.201.0.96/30"
+	[b]="pb-rb 10.201.0.101 pb-br 10.201.0.102 10.201.0.100/30")
 
 setup_idloc()
 {
 	local d
 	d=$(fresh_dir)
-	idloc_pair "$d" ""
+	idloc_keys "$d" "$UNDER_A:$IDLOC_PORT" "" || return 1
+	ns_enable_ipv6 || { FAIL_REASON="could not enable IPv6 in the namespaces"; return 1; }
+	idloc_start_a "$d" || return 1
+	idloc_start_b "$d" || return 1
+	SYS_NOTE="HIPv2 (ECDSA P-256, ECDH P-256), ESP BEET in UDP; TUN MTU is its default"
 }
 
 setup_idloc-relay()
 {
-	local d
+	local d turn
 	d=$(fresh_dir)
+	turn="turn://$IDLOC_TURN_USER:$IDLOC_TURN_PASS@$IDLOC_R_ADDR:$IDLOC_TURN_PORT"
+	idloc_relay_net || return 1
 	idloc_coturn "$d" || return 1
-	idloc_pair "$d" "turn://$IDLOC_TURN_USER:$IDLOC_TURN_PASS@$UNDER_A:$IDLOC_TURN_PORT" || return 1
-	SYS_NOTE+="; relay-only on side(s) ${IDLOC_RELAY_SIDES// /+}, TURN: coturn $(pkgver coturn)"
-	SYS_NOTE+=" in A's namespace (its CPU not counted)"
+	idloc_earth "$d" || return 1
+	idloc_keys "$d" "$IDLOC_R_ADDR:$IDLOC_PORT" "$turn" || return 1
+	idloc_start_a "$d" || return 1
+	wait_for 20 "A's name in the overlay" grep -q "name 'pb-a.$IDLOC_DOMAIN' registered" \
+		"$WORK/$CURRENT-idlocd-a.log" || return 1
+	idloc_start_b "$d" || return 1
+	wait_for 20 "B joined" idloc_joined "$d" b || return 1
+	idloc_resolve_a "$d" || return 1
+	SYS_NOTE="relay: coturn $(pkgver coturn) in a third namespace with the bootstrap node, "
+	SYS_NOTE+="joined to A and B by veths of its own; UDP between A and B on their shared veth "
+	SYS_NOTE+="dropped, so the pipe's only working ICE pairs are relayed (coturn's and the "
+	SYS_NOTE+="bootstrap's CPU not counted)"
 }
 
-# idloc_pair DIR TURN_URL: configs and keys for both sides, A up, then B.
-# With a TURN_URL, the sides in IDLOC_RELAY_SIDES are relay-only.
-idloc_pair()
+# idloc_keys DIR BOOTSTRAP TURN_URL: configs for A (bootstrap only with a
+# TURN_URL: the direct row's A starts the overlay) and B, both keys, both
+# LSIs (IDLOC_LSI).
+idloc_keys()
 {
-	local d=$1 turn=$2 s hit boot
-	local -A lsi=()
-	for s in a b; do
-		boot=""
-		[[ $s == b ]] && boot=$UNDER_A:$IDLOC_PORT
-		if [[ " $IDLOC_RELAY_SIDES " == *" $s "* ]]; then
-			idloc_conf "$d" "$s" "$boot" "$turn" >"$d/$s.conf"
-		else
-			idloc_conf "$d" "$s" "$boot" "" >"$d/$s.conf"
-		fi
-	done
+	local d=$1 boot=$2 turn=$3 s hit
+	declare -gA IDLOC_LSI=()
+	idloc_conf "$d" a "${turn:+$boot}" "$turn" >"$d/a.conf"
+	idloc_conf "$d" b "$boot" "$turn" >"$d/b.conf"
 	for s in a b; do
 		if ! hit=$(idlocd -c "$d/$s.conf" --print-hit 2>"$d/$s.err"); then
 			FAIL_REASON="idlocd --print-hit: $(head -1 "$d/$s.err")"
 			FAIL_REASON=${FAIL_REASON//$d\//}
 			return 1
 		fi
-		lsi[$s]=$(idloc_lsi "$hit") || { FAIL_REASON="no LSI for HIT '$hit'"; return 1; }
+		IDLOC_LSI[$s]=$(idloc_lsi "$hit") || {
+			FAIL_REASON="no LSI for HIT '$hit'"
+			return 1
+		}
 	done
-	# The TUN carries the HIT, an IPv6 address; the underlay stays IPv4.
-	ns_enable_ipv6 || { FAIL_REASON="could not enable IPv6 in the namespaces"; return 1; }
-	spawn "$NS_A" idlocd-a idlocd -c "$d/a.conf" --log-level notice
-	wait_for 10 "idlocd A UDP port" port_bound "$NS_A" udp "$IDLOC_PORT" || return 1
-	wait_for 10 "idlocd A TUN" has_addr "$NS_A" "${lsi[a]}" || return 1
-	wait_for 10 "idlocd A control socket" idloc_ctl "$d" a status || return 1
-	s=$(idloc_status "$d" a lsi)
-	if [[ $s != "${lsi[a]}" ]]; then
-		FAIL_REASON="A's LSI is '$s', computed ${lsi[a]}: idloc_lsi is out of date"
-		return 1
-	fi
-	spawn "$NS_B" idlocd-b idlocd -c "$d/b.conf" --log-level notice
-	wait_for 10 "idlocd B TUN" has_addr "$NS_B" "${lsi[b]}" || return 1
-	TUN_A_ADDR=${lsi[a]} TUN_B_ADDR=${lsi[b]}
+	TUN_A_ADDR=${IDLOC_LSI[a]} TUN_B_ADDR=${IDLOC_LSI[b]}
 	IDLOC_DIR=$d
 	SYS_VERSION="idloc $(idlocd --version | cut -d' ' -f2)${IDLOC_BENCH_REV:+ ($IDLOC_BENCH_REV)}"
 	SYS_CIPHER="AES-128-GCM ($(idloc_aead_backend))"
-	SYS_NOTE="HIPv2 (ECDSA P-256, ECDH P-256), ESP BEET in UDP; TUN MTU is its default"
+}
+
+# idloc_start_a DIR: A's daemon, up to its TUN and control socket, with the
+# LSI we computed.
+idloc_start_a()
+{
+	local d=$1 lsi
+	spawn "$NS_A" idlocd-a idlocd -c "$d/a.conf" --log-level notice
+	wait_for 10 "idlocd A UDP port" port_bound "$NS_A" udp "$IDLOC_PORT" || return 1
+	wait_for 10 "idlocd A TUN" has_addr "$NS_A" "${IDLOC_LSI[a]}" || return 1
+	wait_for 10 "idlocd A control socket" idloc_ctl "$d" a status || return 1
+	lsi=$(idloc_status "$d" a lsi)
+	if [[ $lsi != "${IDLOC_LSI[a]}" ]]; then
+		FAIL_REASON="A's LSI is '$lsi', computed ${IDLOC_LSI[a]}: idloc_lsi is out of date"
+		return 1
+	fi
+}
+
+# idloc_start_b DIR: B's daemon (the first-reply clock starts here), up to
+# its TUN.
+idloc_start_b()
+{
+	spawn "$NS_B" idlocd-b idlocd -c "$1/b.conf" --log-level notice
+	wait_for 10 "idlocd B TUN" has_addr "$NS_B" "${IDLOC_LSI[b]}"
 }
 
 # idloc_aead_backend: the library doing ESP's AES-GCM. The build links
@@ -123,6 +174,7 @@ idloc_aead_backend()
 
 # idloc_conf DIR SIDE BOOTSTRAP TURN_URL: one daemon's config on stdout.
 # Nothing leaves the namespaces: no upstream DNS, system DNS left alone.
+# No peer serves a relay of its own: the relay row's relay is coturn.
 idloc_conf()
 {
 	local d=$1 s=$2 boot=$3 turn=$4
@@ -132,7 +184,8 @@ idloc_conf()
 		"$s" "$IDLOC_PORT" "$d/$s.state" "$d/$s.sock"
 	printf '[tun]\ndevice = %s\n' "$IDLOC_TUN"
 	printf '[dns]\nupstream = none\nconfigure = none\n'
-	[[ -n $turn ]] && printf '[ice]\nturn = %s\nrelay-only = yes\n' "$turn"
+	printf '[relay]\nserve = no\n'
+	[[ -n $turn ]] && printf '[ice]\nturn = %s\n' "$turn"
 	return 0
 }
 
@@ -155,20 +208,77 @@ idloc_lsi()
 	EOF
 }
 
-# idloc_ctl DIR SIDE ARGS...: the CLI against one side's daemon.
+# idloc_ctl DIR SIDE ARGS...: the CLI against one side's daemon (a, b, or
+# r: the relay row's earth).
 idloc_ctl()
 {
 	local d=$1 s=$2 ns=$NS_A
 	shift 2
 	[[ $s == b ]] && ns=$NS_B
+	[[ $s == r ]] && ns=$IDLOC_NS_R
 	nsx "$ns" idloc -s "$d/$s.sock" "$@"
 }
 
-# idloc_status DIR SIDE KEY: one top-level field of the side's status.
+# idloc_status DIR SIDE KEY: one field of the side's status (dotted path).
 idloc_status()
 {
-	idloc_ctl "$1" "$2" status --json |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$3"
+	idloc_ctl "$1" "$2" status --json | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[k]
+print(v)' "$3"
+}
+
+idloc_joined() { [[ $(idloc_status "$1" "$2" overlay.joined) == True ]]; }
+
+# idloc_resolve_a DIR: B looks A's name up through its own resolver, as an
+# application does: the answer must be A's LSI, which B then knows.
+idloc_resolve_a()
+{
+	local got
+	wait_for 20 "B resolving pb-a.$IDLOC_DOMAIN" idloc_dns_a "$NS_B" "pb-a.$IDLOC_DOMAIN" || return 1
+	got=$(idloc_dns_a "$NS_B" "pb-a.$IDLOC_DOMAIN")
+	if [[ $got != "${IDLOC_LSI[a]}" ]]; then
+		FAIL_REASON="B's resolver answered '$got' for pb-a, A's LSI is ${IDLOC_LSI[a]}"
+		return 1
+	fi
+}
+
+# idloc_dns_a NS NAME: the first A record the daemon's resolver in NS gives
+# for NAME (one query over UDP, 1 s timeout); fails without one.
+idloc_dns_a()
+{
+	nsx "$1" python3 - "$2" "$IDLOC_RESOLVER" <<-'EOF'
+		import socket, struct, sys
+		name, server = sys.argv[1], sys.argv[2]
+		q = struct.pack(">HHHHHH", 0x1d10, 0x0100, 1, 0, 0, 0)
+		q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+		q += struct.pack(">HH", 1, 1)
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		s.settimeout(1)
+		s.sendto(q, (server, 53))
+		m = s.recv(1500)
+		ident, flags, qd, an = struct.unpack(">HHHH", m[:8])
+		if ident != 0x1d10 or flags & 0xf or an == 0:
+		    sys.exit(1)
+		def skip(m, i):
+		    while m[i] and m[i] < 0xc0:
+		        i += m[i] + 1
+		    return i + (2 if m[i] else 1)
+		i = 12
+		for _ in range(qd):
+		    i = skip(m, i) + 4
+		for _ in range(an):
+		    i = skip(m, i)
+		    rtype, _, _, rdlen = struct.unpack(">HHIH", m[i:i + 10])
+		    i += 10
+		    if rtype == 1 and rdlen == 4:
+		        print(socket.inet_ntoa(m[i:i + 4]))
+		        sys.exit(0)
+		    i += rdlen
+		sys.exit(1)
+	EOF
 }
 
 # idloc_path DIR FROM TO: "TYPE REMOTE" of side FROM's path to side TO, from
@@ -184,8 +294,8 @@ for p in json.load(sys.stdin):
         print(p["path"]["type"], p["path"]["remote"])' "$hit"
 }
 
-# idloc_paths RELAY_SIDES: notes both sides' paths; a side in RELAY_SIDES
-# whose path is not relayed makes the row FAILED.
+# idloc_paths WANT: notes both sides' paths; with WANT (a path type), a side
+# whose path is of another type makes the row FAILED.
 idloc_paths()
 {
 	local from to path
@@ -194,27 +304,106 @@ idloc_paths()
 		[[ $from == b ]] && to=a
 		path=$(idloc_path "$IDLOC_DIR" "$from" "$to" 2>/dev/null)
 		SYS_NOTE+="; ${from^^}'s path to ${to^^}: ${path:-unknown}"
-		if [[ " $1 " == *" $from "* && ${path%% *} != relay ]]; then
+		if [[ -n $1 && ${path%% *} != "$1" ]]; then
 			R[status]=FAILED
-			R[note]+="${from^^}'s path to ${to^^} was ${path:-unknown}, not relayed; "
+			R[note]+="${from^^}'s path to ${to^^} was ${path:-unknown}, not $1; "
 		fi
 	done
 }
 
 info_idloc() { idloc_paths ""; }
-info_idloc-relay() { idloc_paths "$IDLOC_RELAY_SIDES"; }
+info_idloc-relay()
+{
+	local cpu
+	idloc_paths relay
+	# coturn's CPU over the row, most of it relaying the iperf3 runs
+	# (/proc/PID/stat after "(comm) ": utime and stime are fields 12, 13).
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz}' \
+		"/proc/$IDLOC_COTURN_PID/stat" 2>/dev/null) || return 0
+	SYS_NOTE+="; coturn's CPU over the row: $cpu s"
+}
+teardown_idloc-relay() { idloc_relay_down; }
 
-# idloc_coturn DIR: a TURN server (UDP only, long-term credentials) in A's
-# namespace on A's underlay address, relaying from ports on that address.
-# No config file (-n); coturn always opens an SQLite user database and a pid
-# file: both in DIR, not in /var. It logs to stdout, the harness's log.
+# idloc_relay_net: pb-r, its links to A and B, the routes and the filter
+# (the picture at the top). pb-r answers from its service address: earth's
+# socket is bound to any address and replies from the one the kernel picks
+# for the way out, and A drops an R1 from another address than its I1's.
+# IPv6 is on in the three namespaces (the TUNs carry HITs) but off on every
+# veth: the underlay is IPv4.
+idloc_relay_net()
+{
+	local s ns dev addr rdev raddr net ok=1
+	idloc_relay_down
+	ip netns add "$IDLOC_NS_R" || { FAIL_REASON="could not create $IDLOC_NS_R"; return 1; }
+	ns_enable_ipv6 || ok=0
+	must ip -n "$IDLOC_NS_R" link set lo up &&
+		must ip -n "$IDLOC_NS_R" addr add "$IDLOC_R_ADDR/32" dev lo &&
+		must ip -n "$IDLOC_NS_R" link add pb-void type veth peer name pb-void-end &&
+		must ip -n "$IDLOC_NS_R" addr add 10.201.0.105/30 dev pb-void &&
+		must ip -n "$IDLOC_NS_R" link set pb-void up &&
+		must ip -n "$IDLOC_NS_R" link set pb-void-end up &&
+		must ip -n "$IDLOC_NS_R" neigh add 10.201.0.106 lladdr 02:00:00:00:00:01 dev pb-void \
+			nud permanent &&
+		must ip -n "$IDLOC_NS_R" route add default via 10.201.0.106 || ok=0
+	for s in a b; do
+		read -r dev addr rdev raddr net <<<"${IDLOC_R_LINK[$s]}"
+		ns=$NS_A
+		[[ $s == b ]] && ns=$NS_B
+		must ip -n "$ns" link add "$dev" type veth peer name "$rdev" netns "$IDLOC_NS_R" &&
+			must nsx "$ns" sysctl -qw "net/ipv6/conf/$dev/disable_ipv6=1" &&
+			must nsx "$IDLOC_NS_R" sysctl -qw "net/ipv6/conf/$rdev/disable_ipv6=1" &&
+			must ip -n "$ns" addr add "$addr/${net#*/}" dev "$dev" &&
+			must ip -n "$IDLOC_NS_R" addr add "$raddr/${net#*/}" dev "$rdev" &&
+			must ip -n "$ns" link set "$dev" up &&
+			must ip -n "$IDLOC_NS_R" link set "$rdev" up &&
+			must ip -n "$IDLOC_NS_R" route replace "$net" dev "$rdev" src "$IDLOC_R_ADDR" &&
+			must ip -n "$ns" route add default via "$raddr" || ok=0
+	done
+	must nsx "$IDLOC_NS_R" sysctl -qw net.ipv6.conf.pb-void.disable_ipv6=1 \
+		net.ipv6.conf.pb-void-end.disable_ipv6=1 || ok=0
+	must nsx "$NS_A" iptables -w -A OUTPUT -p udp -s "$UNDER_A" -d "$UNDER_B" -j DROP &&
+		must nsx "$NS_A" iptables -w -A INPUT -p udp -s "$UNDER_B" -d "$UNDER_A" -j DROP || ok=0
+	((ok)) || { FAIL_REASON=${FAIL_REASON:-"could not build the relay topology"}; return 1; }
+}
+
+# idloc_relay_down: what runs in pb-r was started by this row (earth,
+# coturn): the harness has stopped it by PID already; anything left is
+# killed, then the namespace goes (with its veths).
+idloc_relay_down()
+{
+	local pids
+	ip netns list | awk -v n="$IDLOC_NS_R" '$1 == n {f = 1} END {exit !f}' || return 0
+	pids=$(ip netns pids "$IDLOC_NS_R" 2>/dev/null | tr '\n' ' ')
+	# One word per pid, on purpose.
+	# shellcheck disable=SC2086
+	[[ -n ${pids// /} ]] && { kill -KILL $pids 2>/dev/null; sleep 0.2; }
+	ip netns del "$IDLOC_NS_R" 2>/dev/null
+	return 0
+}
+
+# idloc_earth DIR: the relay row's bootstrap node in pb-r, a helper.
+idloc_earth()
+{
+	local d=$1
+	idloc_conf "$d" r "" "" | sed 's/^name = pb-r$/name = earth/' >"$d/r.conf"
+	spawn_aux "$IDLOC_NS_R" earth idlocd -c "$d/r.conf" --log-level notice
+	wait_for 10 "earth's UDP port" port_bound "$IDLOC_NS_R" udp "$IDLOC_PORT" || return 1
+	wait_for 10 "earth's control socket" idloc_ctl "$d" r status
+}
+
+# idloc_coturn DIR: a TURN server (UDP only, long-term credentials) in pb-r
+# on its service address, relaying from ports on that address. No config
+# file (-n); coturn always opens an SQLite user database and a pid file:
+# both in DIR, not in /var. It logs to stdout, the harness's log.
 idloc_coturn()
 {
-	spawn_aux "$NS_A" coturn turnserver -n --log-file stdout --simple-log \
-		--listening-ip "$UNDER_A" --relay-ip "$UNDER_A" --listening-port "$IDLOC_TURN_PORT" \
-		--min-port 49152 --max-port 49252 --no-tcp --no-tls --no-dtls --no-tcp-relay \
-		--no-cli --no-rfc5780 --lt-cred-mech --realm "$IDLOC_DOMAIN" \
+	spawn_aux "$IDLOC_NS_R" coturn turnserver -n --log-file stdout --simple-log \
+		--listening-ip "$IDLOC_R_ADDR" --relay-ip "$IDLOC_R_ADDR" \
+		--listening-port "$IDLOC_TURN_PORT" --min-port 49152 --max-port 49252 \
+		--no-tcp --no-tls --no-dtls --no-tcp-relay --no-cli --no-rfc5780 \
+		--no-multicast-peers --lt-cred-mech --fingerprint --realm "$IDLOC_DOMAIN" \
 		--user "$IDLOC_TURN_USER:$IDLOC_TURN_PASS" --userdb "$1/turndb" \
 		--pidfile "$1/turnserver.pid"
-	wait_for 10 "coturn" port_bound "$NS_A" udp "$IDLOC_TURN_PORT"
+	IDLOC_COTURN_PID=${AUX_PIDS[-1]}
+	wait_for 10 "coturn" port_bound "$IDLOC_NS_R" udp "$IDLOC_TURN_PORT"
 }
