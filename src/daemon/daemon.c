@@ -33,6 +33,7 @@
 #include "daemon/dnsconf.h"
 #include "daemon/dnsserver.h"
 #include "daemon/iceconf.h"
+#include "daemon/hints.h"
 #include "daemon/idmap.h"
 #include "daemon/keylog.h"
 #include "daemon/locator.h"
@@ -92,9 +93,10 @@ struct daemon {
 	struct iceconf *iceconf;
 	struct mesh *mesh;
 	struct dnsserver *dns;
-	struct dnsconf *dnsconf; /* the system resolver pointed at us */
-	struct roam *roam;       /* our address changes, told to the peers */
-	struct relays *relays;   /* peer relays: serving one, using one */
+	struct dnsconf *dnsconf;   /* the system resolver pointed at us */
+	struct roam *roam;         /* our address changes, told to the peers */
+	struct relays *relays;     /* peer relays: serving one, using one */
+	struct hints_cache *hints; /* peers' addresses from their name records */
 	struct pinger *pinger;
 	struct ctl *ctl;
 	struct answers answers;
@@ -864,6 +866,31 @@ static int mesh_want_pipe(void *ctx, const struct hit *peer)
 }
 
 /* libnice's GLib context on our loop, and the pipes that use it. */
+/* Where a direct I1 may reach peer: the routing table's address for it, or
+ * the first address hint of its name record. */
+static bool pipe_contact(void *ctx, const struct hit *peer, struct hip_locator *ret)
+{
+	struct daemon *d = ctx;
+
+	return (d->mesh && mesh_contact_locator(d->mesh, peer, ret)) ||
+	       hints_cache_get(d->hints, peer, ret, now_ms(d));
+}
+
+/* Our name record's address hints: the host's addresses, our port. */
+static size_t name_hints(void *ctx, uint8_t *buf, size_t cap)
+{
+	struct daemon *d = ctx;
+	struct hip_locator_entry e[HIP_LOCATORS_MAX];
+	size_t n = locator_host_entries(d->tun.name, d->udp.port, e, HIP_LOCATORS_MAX);
+	uint8_t out[HINTS_BUF];
+	size_t len = hints_encode(e, n, out);
+
+	if (len > cap || n == 0)
+		return 0;
+	memcpy(buf, out, len);
+	return len;
+}
+
 static void pipe_burst_begin(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -895,11 +922,16 @@ static int start_pipes(struct daemon *d)
 	        .unreachable = pipe_unreachable,
 	        .received = pipe_received,
 	        .up = pipe_up,
+	        .contact = pipe_contact,
 	};
-	int r = gloop_new(&d->loop, &d->gloop);
+	int r = hints_cache_new(&d->hints);
 
-	if (r < 0)
+	if (r == 0)
+		r = gloop_new(&d->loop, &d->gloop);
+	if (r < 0) {
+		d->hints = hints_cache_free(d->hints);
 		return log_errno(LOG_ERR, r, "GLib main context for ICE");
+	}
 	gloop_set_dispatch_hooks(d->gloop, pipe_burst_begin, pipe_burst_end, d);
 	io.gloop = d->gloop;
 	r = pipes_new(&pc, &io, &d->pipes);
@@ -925,6 +957,7 @@ static void stop_pipes(struct daemon *d)
 	d->pipes = pipes_free(d->pipes);
 	gloop_free(d->gloop);
 	d->gloop = NULL;
+	d->hints = hints_cache_free(d->hints);
 }
 
 static void mesh_hip_changed(void *ctx)
@@ -955,6 +988,7 @@ static int start_mesh(struct daemon *d)
 	        .dp = &d->dp,
 	        .hip_changed = mesh_hip_changed,
 	        .want_pipe = mesh_want_pipe,
+	        .name_hints = name_hints,
 	        .ctx = d,
 	};
 	int r = mesh_new(&io, &d->mesh);
@@ -987,7 +1021,7 @@ static int start_pinger(struct daemon *d)
 	return 0;
 }
 
-static void dns_resolved(void *ctx, const struct hit *peer)
+static void dns_resolved(void *ctx, const struct hit *peer, const uint8_t *hints, size_t len)
 {
 	struct daemon *d = ctx;
 	char h[HIT_STRLEN];
@@ -995,6 +1029,7 @@ static void dns_resolved(void *ctx, const struct hit *peer)
 
 	if (!d->pipes)
 		return;
+	hints_cache_put(d->hints, peer, hints, len, now_ms(d));
 	r = pipes_connect(d->pipes, peer, now_ms(d));
 	if (r < 0 && r != -EHOSTUNREACH)
 		log_errno(LOG_INFO, r, "pipe to %s: cannot start", hit_format(peer, h));
@@ -1046,7 +1081,10 @@ static void roam_moved(void *ctx)
 {
 	struct daemon *d = ctx;
 
-	if (d->pipes && !d->stopping && !d->left)
+	if (d->stopping || d->left)
+		return;
+	mesh_republish_name(d->mesh); /* new address hints */
+	if (d->pipes)
 		pipes_moved(d->pipes, now_ms(d));
 }
 

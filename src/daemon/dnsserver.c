@@ -168,7 +168,7 @@ static void on_lookup(void *arg, enum ovl_status st, const struct ovl_record *re
 	for (size_t i = 0; i < p->n; i++)
 		answer_client(s, &p->c[i], o, o == DNS_LOOKUP_FOUND ? &rec->owner : NULL, lsi);
 	if (o == DNS_LOOKUP_FOUND && s->io.resolved)
-		s->io.resolved(s->io.ctx, &rec->owner);
+		s->io.resolved(s->io.ctx, &rec->owner, rec->payload, rec->payload_len);
 	free(p);
 }
 

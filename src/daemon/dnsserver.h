@@ -34,8 +34,9 @@ struct dnsserver_io {
 	struct hit own_hit;
 	void *ctx;
 	/* Optional: a name was resolved to peer; its pipe may start now, so it
-	 * is often ready before the application's first packet. */
-	void (*resolved)(void *ctx, const struct hit *peer);
+	 * is often ready before the application's first packet. hints is the
+	 * verified record's payload (address hints, hints.h). */
+	void (*resolved)(void *ctx, const struct hit *peer, const uint8_t *hints, size_t len);
 };
 
 /* Logs its own failures. The forwarder is optional: without usable upstream

@@ -21,6 +21,7 @@
 #include "daemon/locator.h"
 #include "hip/wire.h"
 #include "net/resolver.h"
+#include "overlay/record.h"
 #include "net/udp.h"
 
 #define MESH_QUEUE_PEERS    64   /* contacts waiting for a HIP association */
@@ -30,6 +31,7 @@
 #define MESH_CACHE_FIRST_MS (5 * 1000) /* soon after joining: a crash loses little */
 #define MESH_CACHE_SAVE_MS  (60 * 1000)
 #define MESH_CACHE_MAX      64
+#define MESH_CONTACTS_SCAN  256 /* routing-table entries searched for an address */
 #define MESH_UDP_HDR        8
 /* A direct I1 to a contact that has not answered this long is routed
  * through the overlay with ICE instead (the contact's address came from
@@ -372,6 +374,18 @@ bool mesh_local(void *ctx, const struct hit *from, uint8_t nh, const uint8_t *pa
 
 /* ---- joining: bootstrap and cache ---- */
 
+/* Our name record, with our addresses as hints. */
+static int publish_name(struct mesh *m)
+{
+	uint8_t hints[OVL_PAYLOAD_MAX];
+	size_t n = m->io.name_hints ? m->io.name_hints(m->io.ctx, hints, sizeof(hints)) : 0;
+	int r = ovl_node_publish_name(m->node, m->fqdn, n ? hints : NULL, n, mesh_clock_ms());
+
+	if (r < 0)
+		log_errno(LOG_WARNING, r, "publishing the name record for '%s' failed", m->fqdn);
+	return r;
+}
+
 /* Joins through contacts (none: we are the first node). The engine
  * publishes our name record once the join has settled and keeps it fresh. */
 static void join_via(struct mesh *m, const struct ovl_contact *c, size_t n)
@@ -383,13 +397,16 @@ static void join_via(struct mesh *m, const struct ovl_contact *c, size_t n)
 		log_errno(LOG_WARNING, r, "overlay join failed");
 		return;
 	}
-	if (!m->published) {
-		r = ovl_node_publish_name(m->node, m->fqdn, NULL, 0, mesh_clock_ms());
-		if (r < 0)
-			log_errno(LOG_WARNING, r, "publishing the name record for '%s' failed",
-			          m->fqdn);
-		m->published = r == 0;
-	}
+	if (!m->published)
+		m->published = publish_name(m) == 0;
+	ovl_rearm(m);
+}
+
+void mesh_republish_name(struct mesh *m)
+{
+	if (m->stopping || !m->published)
+		return;
+	(void)publish_name(m);
 	ovl_rearm(m);
 }
 
@@ -826,6 +843,23 @@ int mesh_resolve(struct mesh *m, const char *name, ovl_lookup_cb cb, void *arg)
 	r = ovl_node_resolve(m->node, fqdn, mesh_clock_ms(), cb, arg);
 	ovl_rearm(m);
 	return r;
+}
+
+bool mesh_contact_locator(const struct mesh *m, const struct hit *hit, struct hip_locator *ret)
+{
+	struct ovl_contact c[MESH_CONTACTS_SCAN];
+	size_t n = ovl_node_contacts(m->node, c, MESH_CONTACTS_SCAN);
+
+	for (size_t i = 0; i < n; i++) {
+		if (hit_cmp(&c[i].hit, hit) != 0 || !c[i].addrlen)
+			continue;
+		memset(ret, 0, sizeof(*ret));
+		memcpy(&ret->addr, &c[i].addr, c[i].addrlen);
+		ret->len = c[i].addrlen;
+		udp_addr_canonicalize(&ret->addr, &ret->len);
+		return true;
+	}
+	return false;
 }
 
 int mesh_publish_relay(struct mesh *m, const uint8_t *payload, size_t len)

@@ -33,6 +33,9 @@ struct mesh_io {
 	/* Optional: asks for a pipe to peer (a direct base exchange failed);
 	 * 0 when one is being set up: mesh_path_up follows when it is up. */
 	int (*want_pipe)(void *ctx, const struct hit *peer);
+	/* Optional: the address hints our name record carries (hints.h);
+	 * returns their length, 0 for none. */
+	size_t (*name_hints)(void *ctx, uint8_t *buf, size_t cap);
 	void *ctx;
 };
 
@@ -60,6 +63,11 @@ const char *mesh_fqdn(const struct mesh *m);
 int mesh_join(struct mesh *m);
 int mesh_leave(struct mesh *m);
 /* Resolves a name: a single label gets the overlay domain appended. */
+/* Publishes our name record again with the current address hints (our
+ * addresses changed). */
+void mesh_republish_name(struct mesh *m);
+/* The address the routing table has for hit, if it has one. */
+bool mesh_contact_locator(const struct mesh *m, const struct hit *hit, struct hip_locator *ret);
 /* Publishes (and keeps republishing) our relay record (docs/relay.md). */
 int mesh_publish_relay(struct mesh *m, const uint8_t *payload, size_t len);
 /* Finds up to want relay records (ovl_node_find_relays). */

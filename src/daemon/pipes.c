@@ -411,13 +411,22 @@ static int setup(struct pipes *p, struct pipe *x, uint64_t now)
 		p->io.hip_changed(p->io.ctx);
 		return r;
 	}
+	if (r == 0) {
+		struct hip_locator direct;
+
+		hip_assoc_want_ice(a);
+		if (p->io.contact && p->io.contact(p->io.ctx, &x->peer, &direct) &&
+		    hip_assoc_also_direct(p->io.hip, a, &direct) == 0) {
+			char h[HIT_STRLEN], l[UDP_ADDRSTRLEN];
+
+			log_msg(LOG_DEBUG, "pipe to %s: the I1 also goes straight to %s",
+			        hit_format(&x->peer, h), locator_format(&direct, l));
+		}
+	}
 	p->io.hip_changed(p->io.ctx);
 	if (r == -EALREADY)
 		return 0; /* an exchange runs already (perhaps the peer's) */
-	if (r < 0)
-		return r;
-	hip_assoc_want_ice(a);
-	return 0;
+	return r;
 }
 
 static void arm_idle(struct pipes *p);

@@ -298,6 +298,11 @@ int hip_assoc_relay_password(const struct hip_assoc *a, bool client,
 	return 0;
 }
 
+bool hip_assoc_readdressing(const struct hip_assoc *a)
+{
+	return a->readdressing;
+}
+
 enum hip_state hip_assoc_state(const struct hip_assoc *a)
 {
 	return a->state;
@@ -403,6 +408,7 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 			return -ENOMEM;
 	}
 	a->loc = *to;
+	a->have_alt = false;
 	hip_assoc_forget_keys(a);
 	a->have_r1_counter = false;
 	hip_assoc_set_state(a, HIP_STATE_I1_SENT);
@@ -427,12 +433,30 @@ int hip_host_reconnect(struct hip_host *h, struct hip_assoc *a, const struct hip
 	hip_event(h, a, HIP_EVENT_CLOSED);
 	a->loc = *to;
 	a->want_ice = true;
+	a->have_alt = false;
 	hip_assoc_forget_keys(a);
 	a->have_r1_counter = false;
 	hip_assoc_set_state(a, HIP_STATE_I1_SENT);
 	r = send_i1(h, a);
 	hip_assoc_arm(a, HIP_PENDING_I1, now);
 	return r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH ? r : 0;
+}
+
+int hip_assoc_also_direct(struct hip_host *h, struct hip_assoc *a, const struct hip_locator *direct)
+{
+	int r;
+
+	if (a->state != HIP_STATE_I1_SENT)
+		return -EBUSY;
+	a->alt = *direct;
+	a->have_alt = true;
+	r = hip_send(h, &a->alt, a->out, a->out_len);
+	return r < 0 && r != -EAGAIN && r != -ENETUNREACH && r != -EHOSTUNREACH ? r : 0;
+}
+
+static bool loc_eq(const struct hip_locator *x, const struct hip_locator *y)
+{
+	return x->len == y->len && memcmp(&x->addr, &y->addr, x->len) == 0;
 }
 
 void hip_host_set_accepting(struct hip_host *h, bool accepting)
@@ -447,6 +471,9 @@ int hip_assoc_reroute(struct hip_host *h, struct hip_assoc *a, const struct hip_
 
 	if (a->state != HIP_STATE_I1_SENT)
 		return -EBUSY;
+	/* The direct locator stays in the race: a late R1 from it still wins. */
+	a->alt = a->loc;
+	a->have_alt = true;
 	a->loc = *to;
 	a->want_ice = true;
 	r = send_i1(h, a);
@@ -748,6 +775,10 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 		FAIL("unexpected R1");
 	if (hit_cmp(&m->receiver, &h->hit) != 0)
 		FAIL("R1 not addressed to our HIT");
+	/* Once an I2 is out, the R1 that the other copy of our I1 brought back
+	 * (another path, another puzzle) must not start a second I2. */
+	if (a->state == HIP_STATE_I2_SENT && from && !loc_eq(from, &a->loc))
+		FAIL("R1 from another path than our I2's");
 	unknown = hip_unknown_critical(m, known, ARRAY_SIZE(known));
 	if (unknown) {
 		send_unsupported_critical(h, m, from, unknown, now);
@@ -758,6 +789,11 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 	if (hip_msg_verify_sig(m, HIP_P_HIP_SIGNATURE_2, pub) < 0) {
 		hi_pub_free(pub);
 		FAIL("R1 signature invalid");
+	}
+	/* The direct I1 got through first: a direct association, no ICE. */
+	if (a->state == HIP_STATE_I1_SENT && a->have_alt && from && loc_eq(from, &a->alt)) {
+		a->loc = a->alt;
+		a->want_ice = false;
 	}
 	if (r1_negotiate(h, m, &c, a->want_ice, from, now, reason) < 0) {
 		hi_pub_free(pub);
@@ -828,6 +864,7 @@ static int handle_r1(struct hip_host *h, const struct hip_msg *m, const struct h
 	if (r < 0)
 		return r;
 	hip_assoc_set_state(a, HIP_STATE_I2_SENT);
+	a->have_alt = false;
 	hip_send(h, &a->loc, a->out, a->out_len);
 	hip_assoc_arm(a, HIP_PENDING_I2, now);
 	return 0;
@@ -1242,6 +1279,8 @@ static bool retransmit(struct hip_host *h, struct hip_assoc *a, uint64_t now)
 	a->rto *= 2;
 	a->timer_at = now + a->rto;
 	hip_send(h, a->out_to_set ? &a->out_to : &a->loc, a->out, a->out_len);
+	if (a->have_alt && a->state == HIP_STATE_I1_SENT)
+		hip_send(h, &a->alt, a->out, a->out_len);
 	return true;
 }
 

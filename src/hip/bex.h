@@ -115,6 +115,13 @@ int hip_host_connect(struct hip_host *h, const struct hit *peer, const struct hi
 int hip_host_close(struct hip_host *h, struct hip_assoc *a, uint64_t now);
 /* Starts an UPDATE with a fresh ESP_INFO (new SPI, new keys from KEYMAT). */
 int hip_host_rekey(struct hip_host *h, struct hip_assoc *a, uint64_t now);
+/* In I1-SENT through the overlay: sends the same I1 (and its retransmissions)
+ * to a direct locator too, for a peer whose address the overlay knows but
+ * which may be behind a NAT. Whichever R1 comes first decides: from the
+ * direct locator, the association is direct and plain UDP (no ICE); through
+ * the overlay, it goes on in ICE mode. -EBUSY unless in I1-SENT. */
+int hip_assoc_also_direct(struct hip_host *h, struct hip_assoc *a,
+                          const struct hip_locator *direct);
 /* A new base exchange in ICE mode over an established association, sent to
  * `to` (the overlay): what the daemon does for a pipe when the host's
  * addresses change, because the pipe's ICE state is tied to addresses that
@@ -169,6 +176,9 @@ int hip_host_readdress(struct hip_host *h, struct hip_assoc *a,
  * again later), -EINVAL for an empty or too long list. */
 int hip_host_send_candidates(struct hip_host *h, struct hip_assoc *a,
                              const struct hip_locator_entry *cands, size_t n, uint64_t now);
+
+/* Our readdress UPDATE (hip_host_readdress) is not acknowledged yet. */
+bool hip_assoc_readdressing(const struct hip_assoc *a);
 
 /* As Initiator, before the R1 arrives: select ICE-STUN-UDP if the Responder
  * offers it (an exchange routed through the overlay needs ICE for its data

@@ -106,6 +106,11 @@ struct hip_assoc {
 	 * the peer's candidates. */
 	uint16_t nat_mode; /* 0: none chosen */
 	bool want_ice;
+	/* I1-SENT through the overlay: the same I1 also goes to this direct
+	 * locator (hip_assoc_also_direct); an R1 from it makes a direct
+	 * association, without ICE. */
+	struct hip_locator alt;
+	bool have_alt;
 	bool initiator; /* we sent the I2 that keyed this association */
 	bool have_ice_key;
 	uint8_t ice_key[HIP_ICE_KEY_LEN];

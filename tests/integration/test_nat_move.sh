@@ -67,7 +67,11 @@ venus_hit=$(idloc_ctl venus status --json | json_field hit)
 mars_lsi=$(idloc_ctl mars status --json | json_field lsi)
 check "venus reaches mars's HIT through a pipe" \
 	retry 60 ns_exec venus ping -6 -c 1 -W 2 "$mars_hit"
-check "venus lists mars on a srflx or prflx path" peer_path_is venus "$mars_hit" 'srflx|prflx'
+# Usually a pipe (srflx); sometimes the two meet on their daemon ports (each
+# router let the other's I1 in because its own host had just sent there): a
+# direct association, listed "host". Both must survive the move.
+check "venus lists mars ESTABLISHED (srflx, prflx, or host on the daemon ports)" \
+	peer_path_is venus "$mars_hit" 'srflx|prflx|host'
 
 tcp_sink mars "$mars_lsi" 9000 "$TEST_TMP/mars/received"
 ns_spawn mars "$TEST_TMP/mars/echo.log" "$TEST_TMP/mars/echo.log" socat \
@@ -99,8 +103,11 @@ wait_for_file "$TEST_TMP/mars/received" || true
 check "mars received every byte" test "$(cat "$TEST_TMP/mars/received" 2>/dev/null)" = 600000
 lost=$(ping_lost "$TEST_TMP/venus/ping.log")
 echo "move behind another NAT: interruption about $((lost * 100)) ms ($lost of 120 pings at 100 ms lost)"
-check "venus set the pipe up again after the move" \
-	grep -q "pipe to $mars_hit: our addresses changed, setting it up again" "$TEST_TMP/venus/idlocd.log"
+# A pipe is set up again at once; a direct association first tries an
+# RFC 8046 readdress, which mars's NAT filters, then goes through the overlay.
+check "venus set the association with mars up again after the move" \
+	grep -Eq "pipe to $mars_hit: our addresses changed, setting it up again|$mars_hit did not confirm our new address" \
+	"$TEST_TMP/venus/idlocd.log"
 check "venus's path goes to mars's router" peer_remote_is venus "$mars_hit" "$MHOME"
 check "mars sees venus behind home2 now" retry 10 peer_remote_is mars "$venus_hit" "$HOME2"
 check "venus still reaches mars" ns_exec venus ping -6 -c 1 -W 2 "$mars_hit"

@@ -396,6 +396,34 @@ static void test_reconnect(void **state)
 	assert_int_equal(hip_host_reconnect(n[0].host, a, &n[1].loc, 6), -ENOTCONN);
 }
 
+static bool loc_is(const struct hip_locator *l, const struct node *n)
+{
+	return l->len == n->loc.len && memcmp(&l->addr, &n->loc.addr, l->len) == 0;
+}
+
+/* An I1 through the overlay (here: a locator nobody has) and the same I1 to
+ * a direct locator: the direct R1 makes a direct association without ICE. */
+static void test_also_direct(void **state)
+{
+	struct node *n = *state;
+	struct hip_locator nowhere = n[1].loc;
+	struct hip_ice_params p;
+	struct hip_assoc *a;
+
+	((struct sockaddr_in *)&nowhere.addr)->sin_port = htons(1);
+	assert_int_equal(hip_host_connect(n[0].host, identity_hit(n[1].id), &nowhere, 0, &a), 0);
+	hip_assoc_want_ice(a);
+	assert_int_equal(hip_assoc_also_direct(n[0].host, a, &n[1].loc), 0);
+	assert_int_equal(qlen, 2);
+	deliver_all(0);
+	assert_int_equal(hip_assoc_state(a), HIP_STATE_ESTABLISHED);
+	assert_int_equal(n[0].established, 1);
+	assert_true(loc_is(hip_assoc_locator(a), &n[1]));
+	assert_int_equal(hip_assoc_ice(a, &p), -ENOENT);
+	assert_keys_match(&n[0], &n[1]);
+	assert_int_equal(hip_assoc_also_direct(n[0].host, a, &n[1].loc), -EBUSY);
+}
+
 static void test_late_candidates_need_ice(void **state)
 {
 	struct node *n = *state;
@@ -419,11 +447,6 @@ static void test_udp_mode(void **state)
 	                 -ENOENT);
 	assert_int_equal(hip_assoc_ice(hip_host_find(n[1].host, identity_hit(n[0].id)), &p),
 	                 -ENOENT);
-}
-
-static bool loc_is(const struct hip_locator *l, const struct node *n)
-{
-	return l->len == n->loc.len && memcmp(&l->addr, &n->loc.addr, l->len) == 0;
 }
 
 /* A moves to a new address and says so (RFC 8046): B checks the new
@@ -507,8 +530,8 @@ static void test_forged_updates_ignored(void **state)
 			memcpy(bad, queue[0].data, queue[0].len);
 			bad[off] ^= 0x20;
 			why = NULL;
-			assert_true(hip_host_input(n[1].host, bad, queue[0].len, &n[0].loc, 1, &why) <
-			            0);
+			assert_true(hip_host_input(n[1].host, bad, queue[0].len, &n[0].loc, 1,
+			                           &why) < 0);
 			assert_non_null(why);
 		}
 		assert_int_equal(qlen, 1); /* nothing answered the forgeries */
@@ -1100,6 +1123,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_late_candidates_need_ice, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_relay_password, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_also_direct, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_forged_updates_ignored, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress_unverified, setup, teardown),
