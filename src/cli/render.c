@@ -222,10 +222,10 @@ static int render_id(const struct out *o, const json_t *r)
 
 #define HINTS_MAX (4 * CELL_MAX)
 
-/* The relay hints, comma-separated; any that is not a string as JSON. */
-static const char *hints(const json_t *r, char buf[HINTS_MAX])
+/* A list field, comma-separated; any item that is not a string as JSON. */
+static const char *hints(const json_t *r, const char *key, char buf[HINTS_MAX])
 {
-	const json_t *a = json_object_get(r, "relay_hints");
+	const json_t *a = json_object_get(r, key);
 	size_t used = 0, i;
 	json_t *v;
 
@@ -250,7 +250,7 @@ static const char *hints(const json_t *r, char buf[HINTS_MAX])
 
 static int render_resolve(const struct out *o, const json_t *r)
 {
-	char seq[CELL_MAX], exp[CELL_MAX], rel[HINTS_MAX], in[CELL_MAX + 8];
+	char seq[CELL_MAX], exp[CELL_MAX], rel[HINTS_MAX], in[CELL_MAX + 8], addrs[HINTS_MAX];
 	const char *e = integer(r, "expires_in_s", exp);
 
 	if (e)
@@ -260,7 +260,9 @@ static int render_resolve(const struct out *o, const json_t *r)
 	kv(o, "owner", str(r, "owner"), NULL);
 	kv(o, "seq", integer(r, "seq", seq), NULL);
 	kv(o, "expires", e ? in : NULL, NULL);
-	kv(o, "relays", hints(r, rel), NULL);
+	kv(o, "relays", hints(r, "relay_hints", rel), NULL);
+	if (json_array_size(json_object_get(r, "addresses")))
+		kv(o, "addresses", hints(r, "addresses", addrs), NULL);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "crypto/identity.h"
 #include "daemon/config.h"
 #include "daemon/dnsconf.h"
+#include "daemon/hints.h"
 #include "daemon/idmap.h"
 #include "daemon/locator.h"
 #include "daemon/mesh.h"
@@ -270,6 +271,25 @@ static int status_errno(enum ovl_status st)
 	return -EIO;
 }
 
+/* The record's address hints as "ip:port" strings (none when absent or
+ * malformed: they are only hints). */
+static json_t *addresses_json(const uint8_t *payload, size_t len)
+{
+	struct hip_locator l[HINTS_MAX];
+	json_t *a = json_array();
+	char buf[UDP_ADDRSTRLEN];
+	size_t n = 0;
+
+	if (!a || hints_decode(payload, len, l, HINTS_MAX, &n) < 0)
+		return a;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(locator_format(&l[i], buf))) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 static void on_resolved(void *arg, enum ovl_status st, const struct ovl_record *rec, unsigned hops,
                         uint64_t elapsed_ms)
 {
@@ -296,8 +316,9 @@ static void on_resolved(void *arg, enum ovl_status st, const struct ovl_record *
 	now = mesh_clock_ms();
 	r |= set(res, "expires_in_s",
 	         json_integer(rec->expires > now ? (json_int_t)((rec->expires - now) / 1000) : 0));
-	/* Relay hints: opaque until the relay milestone defines their format. */
+	/* Relays are found through relay records, not name records. */
 	r |= set(res, "relay_hints", json_array());
+	r |= set(res, "addresses", addresses_json(rec->payload, rec->payload_len));
 	r |= set(res, "hops", json_integer(hops));
 	if (r) {
 		json_decref(res);
