@@ -129,7 +129,18 @@ static json_t *sockaddr_json(const struct sockaddr_storage *ss)
 
 /* The path a peer's ESP takes: the association's own address (overlay
  * links), or its pipe; {type, remote}, nulls while unknown. */
-static json_t *path_json(const struct hip_locator *loc, const struct pipe_info *pi)
+/* A direct association's path: "host" unless the peer announced its own
+ * addresses and ours is not among them: then the peer is behind a NAT and we
+ * reach it at the mapping its packets came from, "prflx" in ICE's words. */
+static const char *direct_type(const struct hip_assoc *as)
+{
+	bool listed = true;
+
+	return as && hip_assoc_peer_announced(as, &listed) && !listed ? "prflx" : "host";
+}
+
+static json_t *path_json(const struct hip_assoc *as, const struct hip_locator *loc,
+                         const struct pipe_info *pi)
 {
 	json_t *path = json_object();
 	int r = 0;
@@ -137,7 +148,7 @@ static json_t *path_json(const struct hip_locator *loc, const struct pipe_info *
 	if (!path)
 		return NULL;
 	if (loc && !locator_is_overlay(loc)) {
-		r |= set(path, "type", json_string("host"));
+		r |= set(path, "type", json_string(direct_type(as)));
 		r |= set(path, "remote", sockaddr_json(&loc->addr));
 	} else if (pi && pi->path_type) {
 		r |= set(path, "type", json_string(pi->path_type));
@@ -159,7 +170,7 @@ static json_t *peer_path_json(const struct answers *a, const struct hit *hit)
 	struct pipe_info pi;
 	bool piped = a->pipes && pipes_info(a->pipes, hit, &pi) == 0;
 
-	return path_json(as ? hip_assoc_locator(as) : NULL, piped ? &pi : NULL);
+	return path_json(as, as ? hip_assoc_locator(as) : NULL, piped ? &pi : NULL);
 }
 
 /* One peer: its identifiers, the association's state and its path. */
@@ -183,7 +194,7 @@ static json_t *peer_json(const struct answers *a, const struct hit *hit)
 	r |= set(o, "hit", hit_json(hit));
 	r |= set(o, "lsi", e ? ipv4_json(e->lsi) : json_null());
 	r |= set(o, "state", json_string(state));
-	r |= set(o, "path", path_json(loc, piped ? &pi : NULL));
+	r |= set(o, "path", path_json(as, loc, piped ? &pi : NULL));
 	r |= set(o, "rtt_ms", p && p->rtt_ms >= 0 ? json_real(p->rtt_ms) : json_null());
 	r |= set(o, "tx_bytes", json_integer(p ? (json_int_t)p->out.bytes : 0));
 	r |= set(o, "rx_bytes",

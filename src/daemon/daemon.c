@@ -76,6 +76,8 @@ struct daemon {
 	uv_timer_t hip_timer, stop_timer, keepalive_timer, pipe_timer;
 	struct hit want_pipe[16]; /* overlay contacts to reach through pipes */
 	size_t n_want_pipe;
+	struct hit announce[16]; /* new direct associations to tell our addresses */
+	size_t n_announce;
 	bool stopping;
 	bool left; /* idloc leave: no associations, routes unreachable, no keepalives */
 
@@ -281,6 +283,23 @@ static void drop_peer(struct daemon *d, struct hip_assoc *a)
 	hip_assoc_set_user(a, NULL);
 }
 
+static void on_pipe_timer(uv_timer_t *t);
+
+/* A new direct association: the peer learns our own addresses (an RFC 8046
+ * UPDATE from where we are; nothing to verify when nothing moved), so it
+ * can tell a host path from one through our NAT (idloc peers). */
+static void announce_addresses(struct daemon *d, struct hip_assoc *a)
+{
+	struct hip_locator_entry e[HIP_LOCATORS_MAX];
+	size_t n;
+
+	if (locator_is_overlay(hip_assoc_locator(a)))
+		return;
+	n = locator_host_entries(d->tun.name, d->udp.port, e, HIP_LOCATORS_MAX);
+	if (n)
+		(void)hip_host_readdress(d->hip, a, e, n, now_ms(d));
+}
+
 static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 {
 	struct daemon *d = ctx;
@@ -289,6 +308,12 @@ static void ops_event(void *ctx, struct hip_assoc *a, enum hip_event ev)
 	switch (ev) {
 	case HIP_EVENT_ESTABLISHED:
 		on_established(d, a);
+		/* Not from inside the engine: at the next turn of the loop. */
+		if ((d->handles & H_PIPE_TIMER) && d->n_announce < ARRAY_SIZE(d->announce) &&
+		    !locator_is_overlay(hip_assoc_locator(a))) {
+			d->announce[d->n_announce++] = *hip_assoc_peer_hit(a);
+			uv_timer_start(&d->pipe_timer, on_pipe_timer, 0, 0);
+		}
 		break;
 	case HIP_EVENT_REKEYED:
 		on_rekeyed(d, a);
@@ -846,6 +871,13 @@ static void on_pipe_timer(uv_timer_t *t)
 			          hit_format(&d->want_pipe[i], h));
 	}
 	d->n_want_pipe = 0;
+	for (size_t i = 0; i < d->n_announce; i++) {
+		struct hip_assoc *a = hip_host_find(d->hip, &d->announce[i]);
+
+		if (a)
+			announce_addresses(d, a);
+	}
+	d->n_announce = 0;
 	hip_rearm(d);
 }
 
@@ -866,14 +898,17 @@ static int mesh_want_pipe(void *ctx, const struct hit *peer)
 }
 
 /* libnice's GLib context on our loop, and the pipes that use it. */
-/* Where a direct I1 may reach peer: the routing table's address for it, or
- * the first address hint of its name record. */
+/* Where a direct I1 may reach peer: the first address hint of its name
+ * record, one of the peer's own addresses. Not the routing table's address
+ * for it: that is what others saw, behind a NAT its router's mapping, and a
+ * direct I1 there can open a path on the daemon ports that looks like a
+ * host path (docs/nat.md); the pipe's ICE reports such paths for what they
+ * are (srflx, prflx). */
 static bool pipe_contact(void *ctx, const struct hit *peer, struct hip_locator *ret)
 {
 	struct daemon *d = ctx;
 
-	return (d->mesh && mesh_contact_locator(d->mesh, peer, ret)) ||
-	       hints_cache_get(d->hints, peer, ret, now_ms(d));
+	return hints_cache_get(d->hints, peer, ret, now_ms(d));
 }
 
 /* Our name record's address hints: the host's addresses, our port. */

@@ -31,7 +31,6 @@
 #define MESH_CACHE_FIRST_MS (5 * 1000) /* soon after joining: a crash loses little */
 #define MESH_CACHE_SAVE_MS  (60 * 1000)
 #define MESH_CACHE_MAX      64
-#define MESH_CONTACTS_SCAN  256 /* routing-table entries searched for an address */
 #define MESH_UDP_HDR        8
 /* A direct I1 to a contact that has not answered this long is routed
  * through the overlay with ICE instead (the contact's address came from
@@ -843,23 +842,6 @@ int mesh_resolve(struct mesh *m, const char *name, ovl_lookup_cb cb, void *arg)
 	r = ovl_node_resolve(m->node, fqdn, mesh_clock_ms(), cb, arg);
 	ovl_rearm(m);
 	return r;
-}
-
-bool mesh_contact_locator(const struct mesh *m, const struct hit *hit, struct hip_locator *ret)
-{
-	struct ovl_contact c[MESH_CONTACTS_SCAN];
-	size_t n = ovl_node_contacts(m->node, c, MESH_CONTACTS_SCAN);
-
-	for (size_t i = 0; i < n; i++) {
-		if (hit_cmp(&c[i].hit, hit) != 0 || !c[i].addrlen)
-			continue;
-		memset(ret, 0, sizeof(*ret));
-		memcpy(&ret->addr, &c[i].addr, c[i].addrlen);
-		ret->len = c[i].addrlen;
-		udp_addr_canonicalize(&ret->addr, &ret->len);
-		return true;
-	}
-	return false;
 }
 
 int mesh_publish_relay(struct mesh *m, const uint8_t *payload, size_t len)

@@ -66,8 +66,6 @@ int mesh_leave(struct mesh *m);
 /* Publishes our name record again with the current address hints (our
  * addresses changed). */
 void mesh_republish_name(struct mesh *m);
-/* The address the routing table has for hit, if it has one. */
-bool mesh_contact_locator(const struct mesh *m, const struct hit *hit, struct hip_locator *ret);
 /* Publishes (and keeps republishing) our relay record (docs/relay.md). */
 int mesh_publish_relay(struct mesh *m, const uint8_t *payload, size_t len);
 /* Finds up to want relay records (ovl_node_find_relays). */

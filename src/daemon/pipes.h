@@ -71,8 +71,8 @@ struct pipes_io {
 	void (*received)(void *ctx, const struct hit *peer, const uint8_t *data, size_t len);
 	/* Optional: the pipe to peer is up (first selected pair). */
 	void (*up)(void *ctx, const struct hit *peer);
-	/* Optional: an address of peer the overlay knows (a contact's): the
-	 * routed I1 also goes there directly, and a direct answer makes a
+	/* Optional: an address of peer's own (from its name record's hints):
+	 * the routed I1 also goes there directly, and a direct answer makes a
 	 * direct association without ICE. */
 	bool (*contact)(void *ctx, const struct hit *peer, struct hip_locator *ret);
 };

@@ -231,6 +231,7 @@ void hip_assoc_forget_keys(struct hip_assoc *a)
 	a->have_ice_key = false;
 	a->nat_mode = 0;
 	a->npeer_cands = 0;
+	a->npeer_locs = 0;
 	a->keyed = false;
 	/* A new exchange is a new association: its UPDATE IDs start afresh
 	 * (the peer's would otherwise look like retransmissions). */
@@ -296,6 +297,35 @@ int hip_assoc_relay_password(const struct hip_assoc *a, bool client,
 	pwd[HIP_RELAY_PWD_LEN] = '\0';
 	memzero(mac, sizeof(mac));
 	return 0;
+}
+
+bool hip_assoc_peer_announced(const struct hip_assoc *a, bool *ret_listed)
+{
+	const struct sockaddr_storage *ss = &a->loc.addr;
+	uint8_t addr[16] = {0};
+	uint16_t port;
+
+	if (a->npeer_locs == 0)
+		return false;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &s4->sin_addr, 4);
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		memcpy(addr, &s6->sin6_addr, 16);
+		port = ntohs(s6->sin6_port);
+	} else {
+		return false;
+	}
+	*ret_listed = false;
+	for (size_t i = 0; i < a->npeer_locs; i++)
+		*ret_listed |= memcmp(a->peer_locs[i].addr, addr, 16) == 0 &&
+		               (a->peer_locs[i].port == 0 || a->peer_locs[i].port == port);
+	return true;
 }
 
 bool hip_assoc_readdressing(const struct hip_assoc *a)
@@ -471,9 +501,10 @@ int hip_assoc_reroute(struct hip_host *h, struct hip_assoc *a, const struct hip_
 
 	if (a->state != HIP_STATE_I1_SENT)
 		return -EBUSY;
-	/* The direct locator stays in the race: a late R1 from it still wins. */
-	a->alt = a->loc;
-	a->have_alt = true;
+	/* The direct locator leaves the race: it is what others saw of the
+	 * peer (behind a NAT its router's mapping), and an R1 from there would
+	 * make a direct association that looks like a host path. */
+	a->have_alt = false;
 	a->loc = *to;
 	a->want_ice = true;
 	r = send_i1(h, a);

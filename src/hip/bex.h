@@ -177,6 +177,10 @@ int hip_host_readdress(struct hip_host *h, struct hip_assoc *a,
 int hip_host_send_candidates(struct hip_host *h, struct hip_assoc *a,
                              const struct hip_locator_entry *cands, size_t n, uint64_t now);
 
+/* Whether the peer announced its own addresses (an UPDATE with a
+ * LOCATOR_SET); if so, *ret_listed says whether the association's locator
+ * is one of them (else it is where the peer's NAT maps it: reflexive). */
+bool hip_assoc_peer_announced(const struct hip_assoc *a, bool *ret_listed);
 /* Our readdress UPDATE (hip_host_readdress) is not acknowledged yet. */
 bool hip_assoc_readdressing(const struct hip_assoc *a);
 

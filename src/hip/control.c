@@ -288,7 +288,7 @@ int hip_host_readdress(struct hip_host *h, struct hip_assoc *a,
 	struct update u = {.ei = &ei, .locs = l, .nlocs = n, .with_seq = true};
 	int r;
 
-	if (a->state != HIP_STATE_ESTABLISHED)
+	if (a->state != HIP_STATE_ESTABLISHED && a->state != HIP_STATE_R2_SENT)
 		return -ENOTCONN;
 	if (a->pending != HIP_PENDING_NONE)
 		return -EBUSY;
@@ -375,6 +375,8 @@ static int readdress_answer(struct hip_host *h, struct hip_assoc *a, const struc
 		FAIL("UPDATE LOCATOR_SET malformed or unsupported");
 	if (ei->old_spi != a->esp.spi_out || ei->new_spi != ei->old_spi)
 		FAIL("UPDATE with locators must keep the current SPI");
+	memcpy(a->peer_locs, locs, n * sizeof(locs[0]));
+	a->npeer_locs = n;
 	if (!from ||
 	    (from->len == a->loc.len && memcmp(&from->addr, &a->loc.addr, from->len) == 0)) {
 		/* Same address: nothing to verify, acknowledge. */
@@ -494,8 +496,12 @@ int hip_handle_update(struct hip_host *h, struct hip_assoc *a, const struct hip_
 		FAIL("UPDATE with locators needs SEQ");
 	if (ploc && !pei && a->nat_mode != HIP_NAT_ICE_STUN)
 		FAIL("UPDATE with locators needs ESP_INFO");
-	/* Late candidates change no state of ours, so they may cross our own UPDATE. */
+	/* Late candidates change no state of ours, so they may cross our own
+	 * UPDATE; so may locators announced from the address we already use
+	 * (answered with a bare ACK: both ends announce after an exchange). */
 	if (ploc && pei && a->pending != HIP_PENDING_NONE &&
+	    !(!from ||
+	      (from->len == a->loc.len && memcmp(&from->addr, &a->loc.addr, from->len) == 0)) &&
 	    !(pseq && a->have_update_in && seq <= a->update_id_in))
 		FAIL("UPDATE with locators while another UPDATE runs");
 	if (a->state == HIP_STATE_R2_SENT)

@@ -114,6 +114,9 @@ struct hip_assoc {
 	bool initiator; /* we sent the I2 that keyed this association */
 	bool have_ice_key;
 	uint8_t ice_key[HIP_ICE_KEY_LEN];
+	/* The addresses the peer announced as its own (UPDATE LOCATOR_SET). */
+	struct hip_locator_entry peer_locs[HIP_LOCATORS_MAX];
+	size_t npeer_locs;
 	struct hip_locator_entry peer_cands[HIP_LOCATORS_MAX];
 	size_t npeer_cands;
 

@@ -363,3 +363,19 @@ wait_for_file()
 	done
 	return 1
 }
+
+# capture_stop PID FILE: stops a `tcpdump -w FILE` once it has written what
+# the kernel handed it. On SIGTERM tcpdump drops what is still queued for it
+# (on a loaded machine that was most of a test's traffic), so wait until
+# FILE stops growing for half a second (10 s at most) first.
+capture_stop()
+{
+	local pid=$1 file=$2 size last=-1 i
+	for ((i = 0; i < 20; i++)); do
+		size=$(stat -c %s "$file" 2>/dev/null || echo 0)
+		[[ $size == "$last" ]] && break
+		last=$size
+		sleep 0.5
+	done
+	stop_pid "$pid" 5 || true
+}

@@ -204,7 +204,7 @@ check "venus shows mars's path type (${ptype})" bash -c "[[ $ptype =~ ^(host|srf
 check "venus knows mars's name and LSI ($pname, $plsi)" \
 	test "$pname $plsi" = "mars.$DOMAIN $mars_lsi"
 
-stop_pid "$capture_pid" 5 || true
+capture_stop "$capture_pid" "$TEST_TMP/underlay.pcap"
 sleep 0.5
 check "the capture holds traffic" test "$(tshark -r "$TEST_TMP/underlay.pcap" 2>/dev/null | wc -l)" -gt 100
 check "no plaintext on the underlay: no TCP, no ICMP echo" \

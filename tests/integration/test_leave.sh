@@ -99,7 +99,7 @@ check "a ping from mars to venus's LSI fails locally" \
 check "a ping from venus to mars's LSI gets no answer (mars refuses a new exchange)" \
 	bash -c "! ip netns exec $(ns venus) ping -c 1 -W 3 $mars_lsi"
 sleep 4 # four keepalive intervals
-stop_pid "$capture_pid" 5 || true
+capture_stop "$capture_pid" "$TEST_TMP/mars.pcap"
 esp_after()
 {
 	# ESP from mars after the leave (+0.5 s for the CLOSE's ack and the

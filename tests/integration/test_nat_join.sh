@@ -106,7 +106,7 @@ echo "idle for ${IDLE_S}s (router's UDP timeout ${NAT_TIMEOUT}s)"
 idle_start=$(date +%s.%N)
 sleep "$IDLE_S"
 idle_end=$(date +%s.%N)
-stop_pid "$capture_pid" 5 || true
+capture_stop "$capture_pid" "$TEST_TMP/wan.pcap"
 
 read -r _ _ remote_after tx_after rx_after < <(peer_info pluto "${hit[venus]}")
 read -r _ _ _ _ venus_rx_after < <(peer_info venus "${hit[pluto]}")

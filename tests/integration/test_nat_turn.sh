@@ -83,7 +83,7 @@ check "the path goes through coturn ($TURN)" peer_remote_is venus "$mars_hit" "$
 check "mars lists venus ESTABLISHED on a relay path" \
 	peer_path_is mars "$(idloc_ctl venus status --json | json_field hit)" relay
 
-stop_pid "$capture_pid" 5 || true
+capture_stop "$capture_pid" "$TEST_TMP/internet.pcap"
 count()
 {
 	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l

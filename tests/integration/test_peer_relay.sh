@@ -107,7 +107,7 @@ stranger()
 }
 check "pluto refuses a TURN client that is not an overlay peer" stranger
 
-stop_pid "$capture_pid" 5 || true
+capture_stop "$capture_pid" "$TEST_TMP/internet.pcap"
 count()
 {
 	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l

@@ -401,6 +401,42 @@ static bool loc_is(const struct hip_locator *l, const struct node *n)
 	return l->len == n->loc.len && memcmp(&l->addr, &n->loc.addr, l->len) == 0;
 }
 
+/* Both ends announce their own addresses right after an exchange: the two
+ * UPDATEs cross, both are acknowledged, each end learns whether the
+ * locator it uses is one the peer announced (else: a NAT's mapping). */
+static void test_announce_crossing(void **state)
+{
+	struct node *n = *state;
+	struct hip_locator_entry mine = {.type = HIP_LOCATOR_TRANSPORT,
+	                                 .port = 10500,
+	                                 .protocol = 17,
+	                                 .addr = {[10] = 0xff, [11] = 0xff, 192, 168, 1, 2}};
+	struct hip_locator_entry real;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&n[1].loc.addr;
+	struct hip_assoc *a, *b;
+	bool listed = true;
+
+	connect_ab(n, false);
+	a = hip_host_find(n[0].host, identity_hit(n[1].id));
+	b = hip_host_find(n[1].host, identity_hit(n[0].id));
+	assert_false(hip_assoc_peer_announced(a, &listed));
+	real = mine;
+	memcpy(real.addr + 12, &s4->sin_addr, 4);
+	real.port = ntohs(s4->sin_port);
+	assert_int_equal(hip_host_readdress(n[0].host, a, &mine, 1, 1), 0);
+	assert_int_equal(hip_host_readdress(n[1].host, b, &real, 1, 1), 0);
+	deliver_all(1);
+	assert_false(hip_assoc_readdressing(a));
+	assert_false(hip_assoc_readdressing(b));
+	/* b knows n[0] only as a NAT mapping; a sees n[1]'s own address. */
+	assert_true(hip_assoc_peer_announced(b, &listed));
+	assert_false(listed);
+	assert_true(hip_assoc_peer_announced(a, &listed));
+	assert_true(listed);
+	assert_int_equal(n[0].moved + n[1].moved, 0);
+	assert_keys_match(&n[0], &n[1]);
+}
+
 /* An I1 through the overlay (here: a locator nobody has) and the same I1 to
  * a direct locator: the direct R1 makes a direct association without ICE. */
 static void test_also_direct(void **state)
@@ -1124,6 +1160,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_relay_password, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_also_direct, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_announce_crossing, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_forged_updates_ignored, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readdress_unverified, setup, teardown),
