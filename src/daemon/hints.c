@@ -9,8 +9,7 @@
 #include <sys/socket.h>
 
 #include "common/bytes.h"
-
-static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+#include "net/udp.h"
 
 size_t hints_encode(const struct hip_locator_entry *e, size_t n, uint8_t out[HINTS_BUF])
 {
@@ -32,24 +31,8 @@ size_t hints_encode(const struct hip_locator_entry *e, size_t n, uint8_t out[HIN
 
 static void to_locator(const uint8_t *d, struct hip_locator *l)
 {
-	uint16_t port = load_be16(d);
-
 	memset(l, 0, sizeof(*l));
-	if (memcmp(d + 2, mapped, sizeof(mapped)) == 0) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&l->addr;
-
-		s->sin_family = AF_INET;
-		memcpy(&s->sin_addr, d + 14, 4);
-		s->sin_port = htons(port);
-		l->len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&l->addr;
-
-		s->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, d + 2, 16);
-		s->sin6_port = htons(port);
-		l->len = sizeof(*s);
-	}
+	udp_addr_from16(d + 2, load_be16(d), &l->addr, &l->len);
 }
 
 int hints_decode(const uint8_t *p, size_t len, struct hip_locator *out, size_t cap, size_t *ret_n)

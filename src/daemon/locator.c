@@ -48,20 +48,10 @@ size_t locator_host_entries(const char *tun_name, uint16_t port, struct hip_loca
 		    (tun_name && strcmp(i->ifa_name, tun_name) == 0))
 			continue;
 		memset(e, 0, sizeof(*e));
-		if (i->ifa_addr->sa_family == AF_INET) {
-			e->addr[10] = e->addr[11] = 0xff;
-			memcpy(e->addr + 12, &((const struct sockaddr_in *)i->ifa_addr)->sin_addr,
-			       4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			const struct in6_addr *a =
-			        &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-
-			if (IN6_IS_ADDR_LINKLOCAL(a))
-				continue;
-			memcpy(e->addr, a, 16);
-		} else {
+		if (!udp_addr_to16(i->ifa_addr, e->addr, &e->port) ||
+		    (i->ifa_addr->sa_family == AF_INET6 &&
+		     IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr)))
 			continue;
-		}
 		e->type = HIP_LOCATOR_TRANSPORT;
 		e->traffic = HIP_TRAFFIC_BOTH;
 		e->protocol = IPPROTO_UDP;

@@ -282,45 +282,18 @@ static void candidate_to_locator(const struct ice_candidate *c, struct hip_locat
 	memset(e, 0, sizeof(*e));
 	e->kind = (uint8_t)c->kind;
 	e->priority = c->priority;
-	if (c->addr.ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)&c->addr;
-
-		e->addr[10] = e->addr[11] = 0xff;
-		memcpy(e->addr + 12, &s->sin_addr, 4);
-		e->port = ntohs(s->sin_port);
-	} else {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&c->addr;
-
-		memcpy(e->addr, &s->sin6_addr, 16);
-		e->port = ntohs(s->sin6_port);
-	}
+	(void)udp_addr_to16((const struct sockaddr *)&c->addr, e->addr, &e->port);
 }
 
 static bool locator_to_candidate(const struct hip_locator_entry *e, struct ice_candidate *c)
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-
 	if (e->type != HIP_LOCATOR_TRANSPORT || e->protocol != IPPROTO_UDP || e->port == 0 ||
 	    e->traffic == HIP_TRAFFIC_SIGNALING)
 		return false;
 	memset(c, 0, sizeof(*c));
 	c->kind = (enum ice_kind)e->kind;
 	c->priority = e->priority;
-	if (memcmp(e->addr, mapped, sizeof(mapped)) == 0) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&c->addr;
-
-		s->sin_family = AF_INET;
-		memcpy(&s->sin_addr, e->addr + 12, 4);
-		s->sin_port = htons(e->port);
-		c->addrlen = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&c->addr;
-
-		s->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, e->addr, 16);
-		s->sin6_port = htons(e->port);
-		c->addrlen = sizeof(*s);
-	}
+	udp_addr_from16(e->addr, e->port, &c->addr, &c->addrlen);
 	return true;
 }
 

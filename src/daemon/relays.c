@@ -234,27 +234,18 @@ static void relay_ready(struct relays *r, const struct hip_assoc *a)
 static bool payload_parse(const uint8_t *p, size_t len, struct hip_locator *hip, char *host,
                           uint16_t *turn_port)
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&hip->addr;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&hip->addr;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&hip->addr;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&hip->addr;
 
 	if (len < PAYLOAD_LEN || p[0] != PAYLOAD_VERSION || load_be16(p + 2) == 0 ||
 	    load_be16(p + 4) == 0)
 		return false;
 	memset(hip, 0, sizeof(*hip));
-	if (memcmp(p + 6, mapped, sizeof(mapped)) == 0) {
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, p + 18, 4);
-		s4->sin_port = htons(load_be16(p + 2));
-		hip->len = sizeof(*s4);
+	udp_addr_from16(p + 6, load_be16(p + 2), &hip->addr, &hip->len);
+	if (hip->addr.ss_family == AF_INET)
 		inet_ntop(AF_INET, &s4->sin_addr, host, INET6_ADDRSTRLEN);
-	} else {
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, p + 6, 16);
-		s6->sin6_port = htons(load_be16(p + 2));
-		hip->len = sizeof(*s6);
+	else
 		inet_ntop(AF_INET6, &s6->sin6_addr, host, INET6_ADDRSTRLEN);
-	}
 	*turn_port = load_be16(p + 4);
 	return true;
 }

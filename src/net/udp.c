@@ -129,6 +129,40 @@ void udp_batch_done(struct udp_batch *b)
  * ::ffff:a.b.c.d becomes AF_INET and the flow label is dropped, so the same
  * peer always yields the same bytes (the HIP engine compares locators with
  * memcmp) and prints the same. */
+void udp_addr_from16(const uint8_t addr[16], uint16_t port, struct sockaddr_storage *ss,
+                     socklen_t *len)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s6->sin6_family = AF_INET6;
+	memcpy(&s6->sin6_addr, addr, 16);
+	s6->sin6_port = htons(port);
+	*len = sizeof(*s6);
+	udp_addr_canonicalize(ss, len);
+}
+
+bool udp_addr_to16(const struct sockaddr *sa, uint8_t addr[16], uint16_t *port)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		memset(addr, 0, 10);
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(addr, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+		return true;
+	}
+	return false;
+}
+
 void udp_addr_canonicalize(struct sockaddr_storage *ss, socklen_t *len)
 {
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;

@@ -127,6 +127,12 @@ int udp_send_hip(const struct udp_sock *s, const struct sockaddr *to, socklen_t 
 /* Rewrites an address into the canonical form every address from this module
  * has: IPv4-mapped IPv6 becomes AF_INET, unused fields are zero. */
 void udp_addr_canonicalize(struct sockaddr_storage *ss, socklen_t *len);
+/* The 16-byte form HIP locators, ICE candidates and records use (IPv4
+ * mapped into IPv6) to a canonical sockaddr, and back (false for other
+ * families). Ports in host byte order. */
+void udp_addr_from16(const uint8_t addr[16], uint16_t port, struct sockaddr_storage *ss,
+                     socklen_t *len);
+bool udp_addr_to16(const struct sockaddr *sa, uint8_t addr[16], uint16_t *port);
 /* "a.b.c.d:port" or "[v6]:port". */
 const char *udp_addr_format(const struct sockaddr *sa, char buf[UDP_ADDRSTRLEN]);
 /* Same address and port (canonical forms). */
