@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gio/gio.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,47 +17,14 @@
 
 #include "common/bytes.h"
 #include "common/log.h"
-#include "net/gloop.h"
+#include "daemon/resolved.h"
 
-#define RESOLVE1_NAME     "org.freedesktop.resolve1"
-#define RESOLVE1_PATH     "/org/freedesktop/resolve1"
-#define RESOLVE1_IFACE    "org.freedesktop.resolve1.Manager"
-#define CALL_TIMEOUT_MS   5000 /* resolved may ask polkit before answering */
-#define REVERT_TIMEOUT_MS 2000 /* at exit: do not hold up the shutdown for long */
-#define DRAIN_TIMEOUT_MS  2000
-#define ERROR_MAX         320
+#define ERROR_MAX RESOLVED_ERROR_MAX
 
 enum dc_kind {
 	DC_NONE,
 	DC_BUS,  /* watching resolved */
 	DC_FILE, /* our line is in resolv.conf */
-};
-
-/* The calls that configure the link, in this order: DefaultRoute off and the
- * routing-only domain before the server, so resolved never holds a server for
- * the link that it may use for other names. */
-enum step {
-	STEP_DEFAULT_ROUTE,
-	STEP_DOMAINS,
-	STEP_DNS,
-	STEP_LLMNR,
-	STEP_MDNS,
-	STEP_DNSSEC,
-	STEP_DOT,
-	STEP_COUNT,
-};
-
-static const struct {
-	const char *method;
-	bool required; /* otherwise best effort: older resolved lacks some */
-} steps[STEP_COUNT] = {
-        [STEP_DEFAULT_ROUTE] = {"SetLinkDefaultRoute", true},
-        [STEP_DOMAINS] = {"SetLinkDomains", true},
-        [STEP_DNS] = {"SetLinkDNS", true},
-        [STEP_LLMNR] = {"SetLinkLLMNR", false},
-        [STEP_MDNS] = {"SetLinkMulticastDNS", false},
-        [STEP_DNSSEC] = {"SetLinkDNSSEC", false},
-        [STEP_DOT] = {"SetLinkDNSOverTLS", false},
 };
 
 struct dnsconf {
@@ -72,22 +38,8 @@ struct dnsconf {
 	char backup[CONFIG_PATH_MAX + sizeof("/" DNSCONF_BACKUP_NAME)];
 	char error[ERROR_MAX]; /* "error: ..." or "" */
 
-	/* systemd-resolved. A gloop of our own, so that draining our callbacks
-	 * at stop never dispatches anyone else's GLib sources. */
 	uv_loop_t *loop;
-	struct gloop *gloop;
-	GMainContext *ctx;
-	GDBusConnection *bus;
-	gulong closed_handler;
-	guint watch;
-	GCancellable *cancel; /* the running configuration sequence */
-	char *owner;          /* resolved's unique name while it has one */
-	unsigned epoch;       /* bumped when the owner changes: older replies are stale */
-	unsigned pending;     /* calls whose reply has not been dispatched */
-	bool watch_freed;
-	bool bus_closed;
-	bool applied; /* every required call succeeded for the current owner */
-	bool sent;    /* the current owner got a SetLink call: revert it at stop */
+	struct resolved *rs; /* systemd-resolved, while watched */
 	bool started;
 
 	/* resolv.conf, opened by dnsconf_open while still privileged, so the
@@ -376,11 +328,7 @@ const char *dnsconf_status(const struct dnsconf *dc)
 	case DC_FILE:
 		return "resolv.conf";
 	case DC_BUS:
-		if (dc->bus_closed)
-			return "error: lost the connection to the system bus";
-		if (!dc->owner)
-			return "waiting for systemd-resolved";
-		return dc->applied ? "resolved" : "applying";
+		return resolved_status(dc->rs);
 	}
 	return "none";
 }
@@ -510,313 +458,23 @@ static bool is_resolved_link(const char *path)
 	       strncmp(norm, "/var/run/systemd/resolve/", 25) == 0;
 }
 
-/* ---- systemd-resolved mode ---- */
-
-struct call {
-	struct dnsconf *dc;
-	unsigned epoch;
-	enum step step;
-};
-
-static void send_step(struct dnsconf *dc, enum step s);
-
-static GVariant *step_params(const struct dnsconf *dc, enum step s)
-{
-	GVariantBuilder b;
-	uint8_t a[4];
-
-	switch (s) {
-	case STEP_DEFAULT_ROUTE:
-		return g_variant_new("(ib)", dc->ifindex, FALSE);
-	case STEP_DOMAINS:
-		g_variant_builder_init(&b, G_VARIANT_TYPE("a(sb)"));
-		g_variant_builder_add(&b, "(sb)", dc->domain, TRUE); /* routing-only */
-		return g_variant_new("(ia(sb))", dc->ifindex, &b);
-	case STEP_DNS:
-		store_be32(a, dc->resolver);
-		g_variant_builder_init(&b, G_VARIANT_TYPE("a(iay)"));
-		g_variant_builder_add(
-		        &b, "(i@ay)", AF_INET,
-		        g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, a, sizeof(a), 1));
-		return g_variant_new("(ia(iay))", dc->ifindex, &b);
-	case STEP_LLMNR:
-	case STEP_MDNS:
-	case STEP_DNSSEC: /* the overlay zone is unsigned */
-	case STEP_DOT:    /* idlocd answers plain DNS only */
-		return g_variant_new("(is)", dc->ifindex, "no");
-	case STEP_COUNT:
-		break;
-	}
-	return NULL;
-}
-
-static const char *error_hint(const char *remote)
-{
-	if (!remote)
-		return "";
-	if (strcmp(remote, "org.freedesktop.DBus.Error.AccessDenied") == 0 ||
-	    strcmp(remote, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired") == 0)
-		return " (idlocd needs root or the polkit rule of its package)";
-	if (strcmp(remote, "org.freedesktop.resolve1.LinkBusy") == 0)
-		return " (another program manages the link: mark it unmanaged)";
-	return "";
-}
-
-static void on_reply(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct call *c = data;
-	struct dnsconf *dc = c->dc;
-	enum step s = c->step;
-	bool current = c->epoch == dc->epoch;
-	GError *err = NULL;
-	GVariant *v = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &err);
-
-	g_free(c);
-	dc->pending--;
-	if (v)
-		g_variant_unref(v);
-	if (!current) {
-		g_clear_error(&err);
-		return;
-	}
-	if (err) {
-		char *remote = g_dbus_error_get_remote_error(err);
-		bool tolerated = !steps[s].required ||
-		                 (s == STEP_DEFAULT_ROUTE &&
-		                  g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD));
-
-		g_dbus_error_strip_remote_error(err);
-		if (tolerated)
-			log_msg(LOG_INFO, "DNS: systemd-resolved: %s on %s: %s (ignored)",
-			        steps[s].method, dc->ifname, err->message);
-		else
-			set_error(dc, LOG_WARNING, "systemd-resolved refused %s on %s: %s%s",
-			          steps[s].method, dc->ifname, err->message, error_hint(remote));
-		g_free(remote);
-		g_error_free(err);
-		if (!tolerated)
-			return;
-	}
-	if (s + 1 < STEP_COUNT) {
-		send_step(dc, s + 1);
-		return;
-	}
-	dc->applied = true;
-	log_msg(LOG_NOTICE, "DNS: systemd-resolved sends *.%s to idlocd on %s", dc->domain,
-	        dc->ifname);
-}
-
-static void send_step(struct dnsconf *dc, enum step s)
-{
-	struct call *c = g_new(struct call, 1);
-
-	*c = (struct call){.dc = dc, .epoch = dc->epoch, .step = s};
-	dc->pending++;
-	dc->sent = true;
-	/* The reply is dispatched on the context that is thread-default now. */
-	g_main_context_push_thread_default(dc->ctx);
-	g_dbus_connection_call(dc->bus, dc->owner, RESOLVE1_PATH, RESOLVE1_IFACE, steps[s].method,
-	                       step_params(dc, s), NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
-	                       CALL_TIMEOUT_MS, dc->cancel, on_reply, c);
-	g_main_context_pop_thread_default(dc->ctx);
-}
-
-/* A new owner, or none: what is in flight belongs to the old one. */
-static void new_epoch(struct dnsconf *dc)
-{
-	dc->epoch++;
-	g_cancellable_cancel(dc->cancel);
-	g_object_unref(dc->cancel);
-	dc->cancel = g_cancellable_new();
-	g_clear_pointer(&dc->owner, g_free);
-	dc->applied = false;
-	dc->sent = false;
-	dc->error[0] = '\0';
-}
-
-static void on_appeared(GDBusConnection *bus, const gchar *name, const gchar *owner, gpointer data)
-{
-	struct dnsconf *dc = data;
-
-	new_epoch(dc);
-	dc->owner = g_strdup(owner);
-	log_msg(LOG_INFO, "DNS: systemd-resolved is on the bus (%s): configuring %s", owner,
-	        dc->ifname);
-	send_step(dc, 0);
-}
-
-static void on_vanished(GDBusConnection *bus, const gchar *name, gpointer data)
-{
-	struct dnsconf *dc = data;
-	bool had = dc->owner != NULL;
-
-	new_epoch(dc);
-	if (had)
-		log_msg(LOG_NOTICE, "DNS: systemd-resolved left the bus; waiting for its return");
-	else
-		log_msg(LOG_INFO, "DNS: waiting for systemd-resolved on the system bus");
-}
-
-static void on_watch_freed(gpointer data)
-{
-	struct dnsconf *dc = data;
-
-	dc->watch_freed = true;
-}
-
-static void on_closed(GDBusConnection *bus, gboolean remote, GError *err, gpointer data)
-{
-	struct dnsconf *dc = data;
-
-	dc->bus_closed = true;
-	if (remote)
-		log_msg(LOG_WARNING, "DNS: lost the connection to the system bus%s%s",
-		        err ? ": " : "", err ? err->message : "");
-}
-
-static bool drained(const struct dnsconf *dc)
-{
-	return dc->pending == 0 && (!dc->watch || dc->watch_freed) && dc->bus_closed;
-}
-
-static gboolean on_drain_timeout(gpointer data)
-{
-	*(bool *)data = true;
-	return G_SOURCE_REMOVE;
-}
-
-/* GDBus hands cancellations, the watch's teardown and the "closed" signal to
- * our context; they must run before the context goes, or they leak. */
-static void drain(struct dnsconf *dc)
-{
-	bool late = false;
-	GSource *t;
-
-	if (drained(dc))
-		return;
-	t = g_timeout_source_new(DRAIN_TIMEOUT_MS);
-	g_source_set_callback(t, on_drain_timeout, &late, NULL);
-	g_source_attach(t, dc->ctx);
-	while (!drained(dc) && !late)
-		g_main_context_iteration(dc->ctx, TRUE);
-	g_source_destroy(t);
-	g_source_unref(t);
-	if (late)
-		log_msg(LOG_WARNING, "DNS: D-Bus callbacks still pending after %d ms",
-		        DRAIN_TIMEOUT_MS);
-}
-
-static void revert_link(struct dnsconf *dc)
-{
-	GError *err = NULL;
-	GVariant *v;
-
-	v = g_dbus_connection_call_sync(dc->bus, dc->owner, RESOLVE1_PATH, RESOLVE1_IFACE,
-	                                "RevertLink", g_variant_new("(i)", dc->ifindex), NULL,
-	                                G_DBUS_CALL_FLAGS_NO_AUTO_START, REVERT_TIMEOUT_MS, NULL,
-	                                &err);
-	if (v) {
-		g_variant_unref(v);
-		log_msg(LOG_NOTICE, "DNS: systemd-resolved settings of %s reverted", dc->ifname);
-		return;
-	}
-	g_dbus_error_strip_remote_error(err);
-	log_msg(LOG_WARNING, "DNS: systemd-resolved: RevertLink on %s: %s", dc->ifname,
-	        err->message);
-	g_error_free(err);
-}
-
-static void bus_close(struct dnsconf *dc)
-{
-	if (!dc->bus)
-		return;
-	dc->epoch++;
-	g_cancellable_cancel(dc->cancel);
-	if (dc->watch)
-		g_bus_unwatch_name(dc->watch);
-	if (!dc->bus_closed)
-		g_dbus_connection_close_sync(dc->bus, NULL, NULL);
-	drain(dc);
-	g_signal_handler_disconnect(dc->bus, dc->closed_handler);
-	g_clear_object(&dc->bus);
-	g_clear_pointer(&dc->owner, g_free);
-	dc->watch = 0;
-}
-
 /* prio: how loud a missing bus is. */
 static int bus_connect(struct dnsconf *dc, int prio)
 {
-	GError *err = NULL;
-	gchar *addr;
-	int r;
+	struct resolved_link link = {
+	        .ifindex = dc->ifindex,
+	        .ifname = dc->ifname,
+	        .resolver = dc->resolver,
+	        .domain = dc->domain,
+	};
 
-	r = gloop_new(dc->loop, &dc->gloop);
-	if (r < 0) {
-		set_error(dc, LOG_WARNING, "GLib main context: %s", strerror(-r));
-		return r;
-	}
-	dc->ctx = gloop_context(dc->gloop);
-	/* DBUS_SYSTEM_BUS_ADDRESS, else the standard socket. A connection of
-	 * our own, not g_bus_get's shared one: it is closed at stop and never
-	 * exits the process when the bus goes away. */
-	addr = g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SYSTEM, NULL, &err);
-	if (addr) {
-		/* The context at construction gets the "closed" signal. */
-		g_main_context_push_thread_default(dc->ctx);
-		dc->bus = g_dbus_connection_new_for_address_sync(
-		        addr,
-		        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		                G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-		        NULL, NULL, &err);
-		g_main_context_pop_thread_default(dc->ctx);
-		g_free(addr);
-	}
-	if (!dc->bus) {
-		set_error(dc, prio, "no system bus: %s", err->message);
-		g_error_free(err);
-		return -ENOTCONN;
-	}
-	dc->closed_handler = g_signal_connect(dc->bus, "closed", G_CALLBACK(on_closed), dc);
-	return 0;
-}
-
-/* -1 on error, else whether org.freedesktop.resolve1 has an owner. */
-static int resolved_running(struct dnsconf *dc)
-{
-	GError *err = NULL;
-	gboolean has = FALSE;
-	GVariant *v;
-
-	v = g_dbus_connection_call_sync(dc->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-	                                "org.freedesktop.DBus", "NameHasOwner",
-	                                g_variant_new("(s)", RESOLVE1_NAME), G_VARIANT_TYPE("(b)"),
-	                                G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &err);
-	if (!v) {
-		log_msg(LOG_INFO, "DNS: asking the bus for systemd-resolved: %s", err->message);
-		g_error_free(err);
-		return -1;
-	}
-	g_variant_get(v, "(b)", &has);
-	g_variant_unref(v);
-	return has ? 1 : 0;
+	return resolved_new(dc->loop, &link, prio, dc->error, sizeof(dc->error), &dc->rs);
 }
 
 static void watch_resolved(struct dnsconf *dc)
 {
 	dc->kind = DC_BUS;
-	g_main_context_push_thread_default(dc->ctx);
-	dc->watch = g_bus_watch_name_on_connection(dc->bus, RESOLVE1_NAME,
-	                                           G_BUS_NAME_WATCHER_FLAGS_NONE, on_appeared,
-	                                           on_vanished, dc, on_watch_freed);
-	g_main_context_pop_thread_default(dc->ctx);
-}
-
-static void bus_free(struct dnsconf *dc)
-{
-	bus_close(dc);
-	gloop_free(dc->gloop);
-	dc->gloop = NULL;
-	dc->ctx = NULL;
+	resolved_watch(dc->rs);
 }
 
 /* `auto`: resolved if it is on the bus now; else resolv.conf, unless that is
@@ -825,7 +483,7 @@ static void bus_free(struct dnsconf *dc)
  * which case wait for resolved. Decided once, here. */
 static void start_auto(struct dnsconf *dc)
 {
-	int running = bus_connect(dc, LOG_INFO) == 0 ? resolved_running(dc) : -1;
+	int running = bus_connect(dc, LOG_INFO) == 0 ? resolved_running(dc->rs) : -1;
 
 	if ((running == 1 || is_resolved_link(dc->path)) && dc->fd >= 0) {
 		close(dc->fd);
@@ -836,7 +494,7 @@ static void start_auto(struct dnsconf *dc)
 		return;
 	}
 	if (is_resolved_link(dc->path)) {
-		if (dc->bus) {
+		if (dc->rs) {
 			log_msg(LOG_NOTICE, "DNS: %s is systemd-resolved's; waiting for resolved",
 			        dc->path);
 			watch_resolved(dc);
@@ -847,7 +505,8 @@ static void start_auto(struct dnsconf *dc)
 		return;
 	}
 	dc->error[0] = '\0';
-	bus_free(dc);
+	resolved_free(dc->rs);
+	dc->rs = NULL;
 	start_file(dc);
 }
 
@@ -881,7 +540,6 @@ int dnsconf_open(const struct dnsconf_config *cfg, struct dnsconf **ret)
 		free(dc);
 		return -EINVAL;
 	}
-	dc->cancel = g_cancellable_new();
 	/* Whatever the mode: a line a crashed run left would point the host at
 	 * a resolver that may not be there. */
 	(void)dnsconf_cleanup(dc->path, cfg->state_dir);
@@ -921,9 +579,6 @@ void dnsconf_stop(struct dnsconf *dc)
 		stop_file(dc);
 	else if (dc->fd >= 0)
 		close(dc->fd);
-	if (dc->bus && dc->owner && dc->sent && !dc->bus_closed)
-		revert_link(dc);
-	bus_free(dc);
-	g_object_unref(dc->cancel);
+	resolved_free(dc->rs);
 	free(dc);
 }

@@ -91,6 +91,13 @@ ns_spawn()
 	register_pid "$SPAWNED_PID"
 }
 
+# maps_has PID FILE: process PID has a file named FILE mapped (a library or
+# module it loaded).
+maps_has()
+{
+	grep -q "/$2\$" "/proc/$1/maps"
+}
+
 # Creates namespace $1 with its loopback up.
 ns_create()
 {

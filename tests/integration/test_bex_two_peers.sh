@@ -141,6 +141,13 @@ check "B pings A's HIT through ESP" \
 	ns_exec b ping -6 -c 3 -i 0.3 -W 2 "$HIT_A"
 check "A pings B's HIT through ESP" \
 	ns_exec a ping -6 -c 3 -i 0.3 -W 2 "$HIT_B"
+# idlocd loads its GLib module (ICE, systemd-resolved) only when it needs
+# a pipe or resolved: a direct association needs neither.
+for side in A B; do
+	pid_var=PID_$side
+	check "$side carries traffic without loading idloc-glib.so" \
+		test "$(maps_has "${!pid_var}" idloc-glib.so && echo loaded)" = ""
+done
 
 ns_spawn a "$TEST_TMP/udp-received" "$TEST_TMP/socat.log" socat -u "UDP6-RECV:$UDP_PORT" -
 PID_SOCAT=$SPAWNED_PID

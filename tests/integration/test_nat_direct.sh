@@ -73,6 +73,7 @@ check "mars joined the overlay" idlocd_wait_joined mars 60
 check "mars registered its name" \
 	wait_for_log "$TEST_TMP/mars/idlocd.log" "name 'mars.$NAT_DOMAIN' registered" 30
 idlocd_start venus
+venus_pid=$SPAWNED_PID
 check "venus joined the overlay" idlocd_wait_joined venus 60
 mars_hit=$(idloc_ctl mars status --json | json_field hit)
 check "venus resolves mars" retry 30 resolves venus mars
@@ -81,6 +82,7 @@ check "web server on mars is up" page_serve mars 16 "$MARKER"
 check "venus curls http://mars.$NAT_DOMAIN/ (intact) through both NATs" \
 	retry 60 page_intact venus "http://mars.$NAT_DOMAIN/"
 check "venus lists mars ESTABLISHED on a $WANT_PATH path" peer_path_is venus "$mars_hit" "$WANT_PATH"
+check "venus loaded its GLib module for the pipe" maps_has "$venus_pid" idloc-glib.so
 check "the path goes straight to mars's router ($MHOME), not through the relay" \
 	peer_remote_is venus "$mars_hit" "$MHOME"
 check "mars lists venus ESTABLISHED on a $WANT_PATH path" \
