@@ -14,6 +14,8 @@
 #      sun's HIT once (ICMPv6 through its TUN: a base exchange with sun if
 #      the overlay had not made one). After SETTLE_S seconds idle, sun's
 #      established peers, VmRSS and anonymous memory again.
+#   Each step also notes whether sun has loaded idloc-glib.so (libnice and
+#   its libraries, loaded when the first pipe is needed) by then.
 #   The cost of a peer is a step's VmRSS growth over the peers it added:
 #   associations, ESP SAs, the data path's and the overlay's state for it,
 #   the records it stored, and in the first round also code and data of
@@ -103,6 +105,12 @@ measure()
 	mem=$(memsplit "${PEER_PID[sun]}")
 	got[rss_$1]=$(field rss "$mem")
 	got[anon_$1]=$(field anon "$mem")
+	# Whether idlocd has loaded its GLib module (ICE for pipes) by now: the
+	# step that loads it pays for its libraries once.
+	got[module_$1]=0
+	if grep -q '/idloc-glib.so$' "/proc/${PEER_PID[sun]}/maps"; then
+		got[module_$1]=1
+	fi
 	plog "sun idle with ${got[peers_$1]} established peer(s): VmRSS ${got[rss_$1]} KiB," \
 		"anonymous ${got[anon_$1]} KiB"
 	if (($1 == 0)); then

@@ -185,6 +185,13 @@ def memory(path):
     return None if rows is None else {r["key"]: r["value"] for r in rows}
 
 
+def module_note(mem, step):
+    """Says so when idlocd loaded its GLib module (ICE) during this step."""
+    if mem.get(f"module_{step}") == "1" and mem.get(f"module_{step - 1}") != "1":
+        return ", idloc-glib.so (libnice and its libraries) loaded in this step"
+    return ""
+
+
 def memory_targets(mem):
     if mem is None:
         return ["| idle RSS per added peer | not measured (peer_memory.sh failed or was "
@@ -194,7 +201,8 @@ def memory_targets(mem):
     while f"per_rss_{step}" in mem:
         per, anon = float(mem[f"per_rss_{step}"]), float(mem[f"per_anon_{step}"])
         out.append(f"| idle RSS per added peer, {mem[f'peers_{step - 1}']} to "
-                   f"{mem[f'peers_{step}']} established peers, KiB | {per:.1f} "
+                   f"{mem[f'peers_{step}']} established peers{module_note(mem, step)}, "
+                   f"KiB | {per:.1f} "
                    f"(anonymous {anon:.1f}) | - | - | <= 64 KiB | {verdict(per <= 64)} |")
         step += 1
     return out
@@ -239,13 +247,14 @@ def memory_section(mem):
              f"zeroed data) {mib('anon'):.1f} MiB, idlocd's own pages {mib('binary'):.1f} MiB "
              f"and shared libraries' pages {mib('libs'):.1f} MiB ({mib('libs_dirty'):.1f} MiB "
              f"of them written by the process: relocations, data); PSS {mib('pss'):.1f} MiB. "
-             f"The largest libraries (MiB): {top}.", ""]
+             f"The largest libraries (MiB): {top}. idloc-glib.so (ICE) "
+             f"{'loaded' if mem.get('module_0') == '1' else 'not loaded'}.", ""]
     step = 1
     while f"rss_{step}" in mem:
         lines.append(f"- {mem[f'peers_{step - 1}']} -> {mem[f'peers_{step}']} established "
                      f"peers: VmRSS {mib(f'rss_{step - 1}'):.2f} -> {mib(f'rss_{step}'):.2f} MiB, "
                      f"{mem[f'per_rss_{step}']} KiB per added peer "
-                     f"(anonymous: {mem[f'per_anon_{step}']} KiB)")
+                     f"(anonymous: {mem[f'per_anon_{step}']} KiB){module_note(mem, step)}")
         step += 1
     return lines + [""]
 
