@@ -59,36 +59,12 @@ static uint64_t now_ms(const struct relays *r)
 /* The TURN username of a client: its HIT as 32 lowercase hex digits. */
 static void username_of(const struct hit *h, char out[USERNAME_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < sizeof(h->b); i++) {
-		out[2 * i] = hex[h->b[i] >> 4];
-		out[2 * i + 1] = hex[h->b[i] & 15];
-	}
-	out[USERNAME_LEN] = '\0';
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	hex_encode(h->b, sizeof(h->b), out);
 }
 
 static int username_parse(const char *s, struct hit *ret)
 {
-	if (strlen(s) != USERNAME_LEN)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(ret->b); i++) {
-		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		ret->b[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_decode(s, ret->b, sizeof(ret->b));
 }
 
 /* ---- serving ---- */

@@ -273,7 +273,6 @@ int hip_assoc_relay_password(const struct hip_assoc *a, bool client,
                              char pwd[HIP_RELAY_PWD_LEN + 1])
 {
 	static const char label[] = "idloc relay v1";
-	static const char hex[] = "0123456789abcdef";
 	uint8_t data[sizeof(label) - 1 + 2 * sizeof(struct hit)];
 	const struct hit *c = client ? &a->host->hit : &a->peer;
 	const struct hit *r = client ? &a->peer : &a->host->hit;
@@ -290,11 +289,7 @@ int hip_assoc_relay_password(const struct hip_assoc *a, bool client,
 	                 data, sizeof(data), mac);
 	if (e < 0)
 		return e;
-	for (size_t i = 0; i < HIP_RELAY_PWD_LEN / 2; i++) {
-		pwd[2 * i] = hex[mac[i] >> 4];
-		pwd[2 * i + 1] = hex[mac[i] & 15];
-	}
-	pwd[HIP_RELAY_PWD_LEN] = '\0';
+	hex_encode(mac, HIP_RELAY_PWD_LEN / 2, pwd);
 	memzero(mac, sizeof(mac));
 	return 0;
 }

@@ -89,17 +89,6 @@ size_t hip_cipher_key_len(uint16_t cipher)
 	}
 }
 
-static void hex_encode(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int hip_ice_credentials(const uint8_t *key, size_t keylen, const struct hit *hit, char ufrag[9],
                         char pwd[33])
 {
