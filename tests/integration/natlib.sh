@@ -16,6 +16,10 @@
 #   nat_peer ROUTER NAME ADDR             a host behind ROUTER (ADDR in its LAN)
 #   nat_peer_link ROUTER NAME ADDR IF     another link of host NAME into ROUTER's LAN
 #   nat_udp_timeout ROUTER SECONDS        conntrack's UDP timeouts inside ROUTER
+#   nat_two_homes FLAVOUR                 earth on the internet, venus and mars behind
+#                                         two FLAVOUR routers (EARTH, VHOME, MHOME)
+#   nat_capture_start, nat_capture_stop, nat_capture_count
+#                                         a capture of the internet, and counting in it
 #   coturn_start NAME ADDR, coturn_stop   a coturn server in namespace NAME, listening on ADDR
 #   nat_probe, nat_probe_server           the UDP probe tool (python), see NAT_PROBE_PY
 #   idlocd_conf, idlocd_start, idloc_ctl, idlocd_wait_joined, resolves,
@@ -80,6 +84,46 @@ nat_internet()
 {
 	bridge_create inet
 	ip -n "$(ns inet)" addr add "$NAT_VOID/24" dev br0
+}
+
+# nat_two_homes FLAVOUR: the two-peer NAT topology. The internet with the
+# bootstrap host earth ($EARTH), and two homes whose routers ($VHOME and
+# $MHOME) do FLAVOUR: venus (10.77.101.2) behind vhome, mars (10.77.102.2)
+# behind mhome. venus asks $RESOLVER (its idlocd) for names.
+EARTH=10.77.100.1
+VHOME=10.77.100.11
+MHOME=10.77.100.12
+nat_two_homes()
+{
+	nat_internet
+	nat_public earth "$EARTH"
+	nat_router vhome "$VHOME" 101 "$1"
+	nat_router mhome "$MHOME" 102 "$1"
+	nat_peer vhome venus 10.77.101.2
+	nat_peer mhome mars 10.77.102.2
+	ns_resolv_conf venus "$RESOLVER"
+}
+
+# nat_capture_start: captures everything on the internet into
+# $TEST_TMP/internet.pcap, until nat_capture_stop.
+nat_capture_start()
+{
+	ns_spawn inet "$TEST_TMP/tcpdump.log" "$TEST_TMP/tcpdump.log" \
+		tcpdump -i br0 -n -U -s 0 -w "$TEST_TMP/internet.pcap"
+	NAT_CAPTURE_PID=$SPAWNED_PID
+	sleep 1
+}
+
+nat_capture_stop()
+{
+	capture_stop "$NAT_CAPTURE_PID" "$TEST_TMP/internet.pcap"
+}
+
+# nat_capture_count FILTER: how many captured packets match the tshark
+# display FILTER.
+nat_capture_count()
+{
+	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l
 }
 
 # nat_public NAME ADDR: a host on the internet.

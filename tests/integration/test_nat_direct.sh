@@ -37,18 +37,9 @@ require_cmd turnserver curl tcpdump tshark
 nat_require
 lib_init
 
-EARTH=10.77.100.1
 TURN=10.77.100.3
-VHOME=10.77.100.11
-MHOME=10.77.100.12
-nat_internet
-nat_public earth "$EARTH"
+nat_two_homes "$FLAVOUR"
 nat_public turn "$TURN"
-nat_router vhome "$VHOME" 101 "$FLAVOUR"
-nat_router mhome "$MHOME" 102 "$FLAVOUR"
-nat_peer vhome venus 10.77.101.2
-nat_peer mhome mars 10.77.102.2
-ns_resolv_conf venus "$RESOLVER"
 coturn_start turn "$TURN"
 
 ice="[ice]\nstun = $TURN:$COTURN_PORT"
@@ -57,10 +48,7 @@ idlocd_conf venus "$EARTH:10500" "$ice"
 idlocd_conf mars "$EARTH:10500" "$ice"
 
 # Everything on the internet from here on is captured.
-ns_spawn inet "$TEST_TMP/tcpdump.log" "$TEST_TMP/tcpdump.log" \
-	tcpdump -i br0 -n -U -s 0 -w "$TEST_TMP/internet.pcap"
-capture_pid=$SPAWNED_PID
-sleep 1
+nat_capture_start
 
 # mars is settled before venus starts. Two peers that learn each other's
 # router address from earth at the same moment can open a direct association
@@ -88,18 +76,14 @@ check "the path goes straight to mars's router ($MHOME), not through the relay" 
 check "mars lists venus ESTABLISHED on a $WANT_PATH path" \
 	peer_path_is mars "$(idloc_ctl venus status --json | json_field hit)" "$WANT_PATH"
 
-capture_stop "$capture_pid" "$TEST_TMP/internet.pcap"
-count()
-{
-	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l
-}
+nat_capture_stop
 check "the capture holds traffic between the two routers" \
-	test "$(count "ip.addr == $VHOME && ip.addr == $MHOME && udp")" -gt 10
-check "no TCP on the internet" test "$(count tcp)" -eq 0
+	test "$(nat_capture_count "ip.addr == $VHOME && ip.addr == $MHOME && udp")" -gt 10
+check "no TCP on the internet" test "$(nat_capture_count tcp)" -eq 0
 check "the page's marker never appears on the internet" \
 	bash -c "! grep -aq '$MARKER' '$TEST_TMP/internet.pcap'"
 check "nothing went through coturn's relay ports" \
-	test "$(count "(ip.src == $TURN && udp.srcport >= 49152 && udp.srcport <= 49252) || (ip.dst == $TURN && udp.dstport >= 49152 && udp.dstport <= 49252)")" -eq 0
+	test "$(nat_capture_count "(ip.src == $TURN && udp.srcport >= 49152 && udp.srcport <= 49252) || (ip.dst == $TURN && udp.dstport >= 49152 && udp.dstport <= 49252)")" -eq 0
 # Usually the two meet through a pipe, whose ICE agents ask coturn's STUN
 # port for their reflexive addresses. Sometimes they meet on their daemon
 # ports instead (each router lets the other's I1 in because its own host had
@@ -111,8 +95,8 @@ if [[ $venus_remote == *:10500 ]]; then
 	check "the daemon-port path is reported as prflx" test "$venus_path_type" = prflx
 else
 	check "venus and mars asked coturn's STUN port for their reflexive addresses" \
-		test "$(count "ip.dst == $TURN && udp.dstport == $COTURN_PORT && ip.src == $VHOME")" -gt 0 -a \
-		"$(count "ip.dst == $TURN && udp.dstport == $COTURN_PORT && ip.src == $MHOME")" -gt 0
+		test "$(nat_capture_count "ip.dst == $TURN && udp.dstport == $COTURN_PORT && ip.src == $VHOME")" -gt 0 -a \
+		"$(nat_capture_count "ip.dst == $TURN && udp.dstport == $COTURN_PORT && ip.src == $MHOME")" -gt 0
 fi
 
 finish

@@ -36,18 +36,9 @@ require_cmd turnserver curl tcpdump tshark
 nat_require
 lib_init
 
-EARTH=10.77.100.1
 TURN=10.77.100.3
-VHOME=10.77.100.11
-MHOME=10.77.100.12
-nat_internet
-nat_public earth "$EARTH"
+nat_two_homes symmetric
 nat_public turn "$TURN"
-nat_router vhome "$VHOME" 101 symmetric
-nat_router mhome "$MHOME" 102 symmetric
-nat_peer vhome venus 10.77.101.2
-nat_peer mhome mars 10.77.102.2
-ns_resolv_conf venus "$RESOLVER"
 coturn_start turn "$TURN"
 
 ice="[ice]\nturn = turn://$COTURN_USER:$COTURN_PASS@$TURN:$COTURN_PORT"
@@ -55,10 +46,7 @@ idlocd_conf earth ""
 idlocd_conf venus "$EARTH:10500" "$ice"
 idlocd_conf mars "$EARTH:10500" "$ice"
 
-ns_spawn inet "$TEST_TMP/tcpdump.log" "$TEST_TMP/tcpdump.log" \
-	tcpdump -i br0 -n -U -s 0 -w "$TEST_TMP/internet.pcap"
-capture_pid=$SPAWNED_PID
-sleep 1
+nat_capture_start
 
 # mars is settled before venus starts. Two peers that learn each other's
 # router address from earth at the same moment can open a direct association
@@ -83,17 +71,13 @@ check "the path goes through coturn ($TURN)" peer_remote_is venus "$mars_hit" "$
 check "mars lists venus ESTABLISHED on a relay path" \
 	peer_path_is mars "$(idloc_ctl venus status --json | json_field hit)" relay
 
-capture_stop "$capture_pid" "$TEST_TMP/internet.pcap"
-count()
-{
-	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l
-}
+nat_capture_stop
 # Both peers' relayed candidates live on the same coturn, so the hop between
 # the two allocations stays inside its host; on the internet the page is
 # ChannelData (or Send/Data indications) between each router and coturn's port.
 via_turn()
 {
-	test "$(count "ip.addr == $1 && ip.addr == $TURN && udp.port == $COTURN_PORT")" \
+	test "$(nat_capture_count "ip.addr == $1 && ip.addr == $TURN && udp.port == $COTURN_PORT")" \
 		-gt $((PAGE_KB / 2))
 }
 check "the page went between venus's router and coturn (more than $((PAGE_KB / 2)) packets)" \
@@ -101,7 +85,7 @@ check "the page went between venus's router and coturn (more than $((PAGE_KB / 2
 check "and between coturn and mars's router" via_turn "$MHOME"
 # (ICE checks between the routers' reflexive addresses are small and fail.)
 check "no data went between the two routers directly" \
-	test "$(count "ip.addr == $VHOME && ip.addr == $MHOME && frame.len > 400")" -eq 0
+	test "$(nat_capture_count "ip.addr == $VHOME && ip.addr == $MHOME && frame.len > 400")" -eq 0
 allocations()
 {
 	test "$(grep -c "ALLOCATE processed, success" "$COTURN_LOG")" -ge 2
@@ -111,11 +95,11 @@ check "coturn logged successful allocations (venus's and mars's)" allocations
 # 0x003, class success response).
 allocated_from()
 {
-	test "$(count "ip.dst == $1 && ip.src == $TURN && stun.type == 0x0103")" -gt 0
+	test "$(nat_capture_count "ip.dst == $1 && ip.src == $TURN && stun.type == 0x0103")" -gt 0
 }
 check "venus's router got an allocation" allocated_from "$VHOME"
 check "mars's router got an allocation" allocated_from "$MHOME"
-check "no TCP on the internet" test "$(count tcp)" -eq 0
+check "no TCP on the internet" test "$(nat_capture_count tcp)" -eq 0
 check "the page's marker never appears on the internet (the relay saw only ESP)" \
 	bash -c "! grep -aq '$MARKER' '$TEST_TMP/internet.pcap'"
 

@@ -38,28 +38,16 @@ require_cmd turnutils_uclient curl tcpdump tshark
 nat_require
 lib_init
 
-EARTH=10.77.100.1
 PLUTO=10.77.100.4
-VHOME=10.77.100.11
-MHOME=10.77.100.12
-nat_internet
-nat_public earth "$EARTH"
+nat_two_homes symmetric
 nat_public pluto "$PLUTO"
-nat_router vhome "$VHOME" 101 symmetric
-nat_router mhome "$MHOME" 102 symmetric
-nat_peer vhome venus 10.77.101.2
-nat_peer mhome mars 10.77.102.2
-ns_resolv_conf venus "$RESOLVER"
 
 idlocd_conf earth "" "[relay]\nserve = no"
 idlocd_conf pluto "$EARTH:10500" "[relay]\nserve = yes\nport = $RELAY_PORT"
 idlocd_conf venus "$EARTH:10500" "[relay]\nserve = no"
 idlocd_conf mars "$EARTH:10500" "[relay]\nserve = no"
 
-ns_spawn inet "$TEST_TMP/tcpdump.log" "$TEST_TMP/tcpdump.log" \
-	tcpdump -i br0 -n -U -s 0 -w "$TEST_TMP/internet.pcap"
-capture_pid=$SPAWNED_PID
-sleep 1
+nat_capture_start
 
 idlocd_start earth
 wait_for_udp_port earth 10500 10
@@ -107,22 +95,18 @@ stranger()
 }
 check "pluto refuses a TURN client that is not an overlay peer" stranger
 
-capture_stop "$capture_pid" "$TEST_TMP/internet.pcap"
-count()
-{
-	tshark -r "$TEST_TMP/internet.pcap" -Y "$1" 2>/dev/null | wc -l
-}
+nat_capture_stop
 # (To pluto's TURN port, or straight to the peer's relayed port on pluto:
 # TURN permissions are per IP address.)
 via_pluto()
 {
-	test "$(count "ip.addr == $1 && ip.addr == $PLUTO && udp")" -gt $((PAGE_KB / 2))
+	test "$(nat_capture_count "ip.addr == $1 && ip.addr == $PLUTO && udp")" -gt $((PAGE_KB / 2))
 }
 check "the page went between venus's router and pluto" via_pluto "$VHOME"
 check "and between pluto and mars's router" via_pluto "$MHOME"
 check "no data went between the two routers directly" \
-	test "$(count "ip.addr == $VHOME && ip.addr == $MHOME && frame.len > 400")" -eq 0
-check "no TCP on the internet" test "$(count tcp)" -eq 0
+	test "$(nat_capture_count "ip.addr == $VHOME && ip.addr == $MHOME && frame.len > 400")" -eq 0
+check "no TCP on the internet" test "$(nat_capture_count tcp)" -eq 0
 check "the page's marker never appears on the internet (the relay saw only ESP)" \
 	bash -c "! grep -aq '$MARKER' '$TEST_TMP/internet.pcap'"
 
