@@ -62,8 +62,6 @@ struct mesh {
 	bool left; /* idloc leave: no rejoining until idloc join */
 	/* While a base exchange packet for this HIT is routed: not through its
 	 * own association (see mesh_route_hip). */
-	struct hit route_avoid;
-	bool avoiding;
 	char fqdn[CONFIG_DOMAIN_MAX + CONFIG_LABEL_MAX + 2];
 	char cache_path[CONFIG_PATH_MAX + 32];
 	bool published, announced;
@@ -299,8 +297,6 @@ static int ops_send(void *ctx, const struct ovl_contact *to, const uint8_t *msg,
 
 	if (len > MESH_MSG_MAX)
 		return -EMSGSIZE;
-	if (m->avoiding && hit_cmp(&to->hit, &m->route_avoid) == 0)
-		return -EHOSTUNREACH;
 	r = send_now(m, &to->hit, msg, len);
 	if (r != -ENOTCONN)
 		return r;
@@ -815,13 +811,10 @@ int mesh_route_hip(struct mesh *m, const uint8_t *pkt, size_t len)
 	memcpy(dst.b, pkt + HIP_OFF_RECEIVER, sizeof(dst.b));
 	/* A base exchange with a peer we have an association with means that
 	 * association is being replaced (a restart, a move): its pipe is likely
-	 * dead, so the packet takes the overlay's other nodes, not that peer's
-	 * own link. (The first hop only; the engine's later retries may still
-	 * pick it.) */
-	m->avoiding = hip_wire_is_bex(pkt, len);
-	m->route_avoid = dst;
-	r = ovl_node_route_hip(m->node, &dst, pkt, len, mesh_clock_ms());
-	m->avoiding = false;
+	 * dead, so the packet takes the overlay's other nodes, never that
+	 * peer's own link. */
+	r = ovl_node_route_hip(m->node, &dst, pkt, len, hip_wire_is_bex(pkt, len) ? &dst : NULL,
+	                       mesh_clock_ms());
 	ovl_rearm(m);
 	return r;
 }

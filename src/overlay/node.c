@@ -385,12 +385,14 @@ static bool txn_via_has(const struct ovl_txn *t, const struct ovl_id *id)
 	return false;
 }
 
-/* Next hops exclude the hops already tried and the nodes the request passed. */
+/* Next hops exclude the hops already tried, the nodes the request passed
+ * and the node the origin avoids. */
 static bool skip_txn(void *arg, const struct ovl_entry *e)
 {
 	const struct ovl_txn *t = arg;
 
-	return ovl_txn_tried(t, &e->id) || txn_via_has(t, &e->id);
+	return ovl_txn_tried(t, &e->id) || txn_via_has(t, &e->id) ||
+	       (t->has_avoid && ovl_id_eq(&t->avoid, &e->id));
 }
 
 /* ---- replies ---- */
@@ -2157,7 +2159,7 @@ int ovl_node_find_relays(struct ovl_node *n, size_t want, uint64_t now, ovl_rela
 }
 
 int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t *pkt, size_t len,
-                       uint64_t now)
+                       const struct hit *not_via, uint64_t now)
 {
 	struct ovl_txn *t;
 	struct ovl_id target;
@@ -2174,6 +2176,10 @@ int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t 
 	t = origin_new(n, P_HIP, OVL_MSG_HIP, 0, &target, pkt, len, now);
 	if (!t)
 		return -ENOMEM;
+	if (not_via) {
+		t->has_avoid = true;
+		ovl_id_from_hit(not_via, &t->avoid);
+	}
 	return origin_start(n, t, now);
 }
 

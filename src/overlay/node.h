@@ -161,9 +161,12 @@ typedef void (*ovl_relays_cb)(void *arg, enum ovl_status st, const struct ovl_re
                               size_t n);
 int ovl_node_find_relays(struct ovl_node *n, size_t want, uint64_t now, ovl_relays_cb cb,
                          void *arg);
-/* Routes a HIP packet toward the node whose ID is closest to ovl_id_from_hit(dst). */
+/* Routes a HIP packet toward the node whose ID is closest to
+ * ovl_id_from_hit(dst). not_via (NULL for none): a node this node never
+ * sends the packet to itself, on the first attempt or the retry; other
+ * nodes may still deliver it there. */
 int ovl_node_route_hip(struct ovl_node *n, const struct hit *dst, const uint8_t *pkt, size_t len,
-                       uint64_t now);
+                       const struct hit *not_via, uint64_t now);
 
 /* Counters for status output and the simulator. */
 struct ovl_stats {

@@ -51,6 +51,10 @@ struct ovl_txn {
 	uint8_t npaths;
 	struct ovl_id tried[OVL_TRIED_MAX];
 	uint8_t ntried;
+	/* origin: a node never taken as a hop (e.g. a peer whose own link is
+	 * suspect); it may still be reached through others. */
+	struct ovl_id avoid;
+	bool has_avoid;
 	/* origin */
 	ovl_lookup_cb cb;
 	void *arg;

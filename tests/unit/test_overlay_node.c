@@ -988,7 +988,7 @@ static void test_route_hip(void **state)
 
 		pkt[0] = (uint8_t)k;
 		assert_int_equal(ovl_node_route_hip(net->p[src].node, &net->p[dst].c.hit, pkt,
-		                                    sizeof(pkt), net->now),
+		                                    sizeof(pkt), NULL, net->now),
 		                 0);
 		net_kick(net, src);
 		net_run_for(net, 1000);
@@ -1001,17 +1001,60 @@ static void test_route_hip(void **state)
 	/* A HIT nobody owns is delivered nowhere. */
 	absent = net->p[5].c.hit;
 	absent.b[8] ^= 0x5a;
-	(void)ovl_node_route_hip(net->p[1].node, &absent, pkt, sizeof(pkt), net->now);
+	(void)ovl_node_route_hip(net->p[1].node, &absent, pkt, sizeof(pkt), NULL, net->now);
 	net_kick(net, 1);
 	net_run_for(net, 3000);
 	for (int i = 0; i < 64; i++)
 		total += net->p[i].hip_count;
 	assert_int_equal(total, 0);
-	assert_int_equal(
-	        ovl_node_route_hip(net->p[1].node, &net->p[1].c.hit, pkt, sizeof(pkt), net->now),
-	        -EINVAL);
-	assert_int_equal(ovl_node_route_hip(net->p[1].node, &net->p[2].c.hit, pkt, 0, net->now),
+	assert_int_equal(ovl_node_route_hip(net->p[1].node, &net->p[1].c.hit, pkt, sizeof(pkt),
+	                                    NULL, net->now),
 	                 -EINVAL);
+	assert_int_equal(
+	        ovl_node_route_hip(net->p[1].node, &net->p[2].c.hit, pkt, 0, NULL, net->now),
+	        -EINVAL);
+	net_free(net);
+}
+
+/* not_via: a packet for a node we know directly still arrives, through
+ * another node. */
+static void test_route_hip_not_via(void **state)
+{
+	struct ovl_config cfg;
+	struct net *net;
+	uint8_t pkt[40] = {0x42};
+	int direct = 0;
+
+	(void)state;
+	default_config(&cfg);
+	net = build(64, &cfg, 12);
+	for (int src = 0; src < 64; src += 7) {
+		for (int dst = 1; dst < 64; dst += 9) {
+			if (src == dst)
+				continue;
+			assert_int_equal(ovl_node_route_hip(net->p[src].node, &net->p[dst].c.hit,
+			                                    pkt, sizeof(pkt), NULL, net->now),
+			                 0);
+			net_kick(net, src);
+			net_run_for(net, 1000);
+			assert_int_equal(net->p[dst].hip_count, 1);
+			net->p[dst].hip_count = 0;
+			if (peer_of_hit(net, &net->p[dst].hip_prev.hit) != src)
+				continue;
+			/* src reached dst directly: now not via dst itself. */
+			direct++;
+			assert_int_equal(ovl_node_route_hip(net->p[src].node, &net->p[dst].c.hit,
+			                                    pkt, sizeof(pkt), &net->p[dst].c.hit,
+			                                    net->now),
+			                 0);
+			net_kick(net, src);
+			net_run_for(net, 3000);
+			assert_int_equal(net->p[dst].hip_count, 1);
+			assert_int_not_equal(peer_of_hit(net, &net->p[dst].hip_prev.hit), src);
+			net->p[dst].hip_count = 0;
+		}
+	}
+	assert_true(direct > 0);
 	net_free(net);
 }
 
@@ -1294,6 +1337,7 @@ int main(void)
 	        cmocka_unit_test(test_unknown_name),
 	        cmocka_unit_test(test_ttl),
 	        cmocka_unit_test(test_route_hip),
+	        cmocka_unit_test(test_route_hip_not_via),
 	        cmocka_unit_test(test_relay_branches),
 	        cmocka_unit_test(test_no_relays),
 	        cmocka_unit_test(test_rejoin_from_cache),
