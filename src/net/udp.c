@@ -54,7 +54,6 @@ static int open_bound(int family, uint16_t port)
 		a.v4.sin_port = htons(port);
 		alen = sizeof(a.v4);
 	}
-	set_buffers(fd);
 	if (bind(fd, (struct sockaddr *)&a, alen) < 0)
 		goto fail;
 	return fd;
@@ -83,10 +82,16 @@ int udp_open(uint16_t port, struct udp_sock *ret)
 	}
 	if (fd < 0)
 		return fd;
+	udp_adopt(fd, family, port, ret);
+	return 0;
+}
+
+void udp_adopt(int fd, int family, uint16_t port, struct udp_sock *ret)
+{
+	set_buffers(fd);
 	*ret = (struct udp_sock){.fd = fd, .family = family, .port = port};
 	ret->gso = probe_gso(fd);
 	(void)udp_set_gro(ret, true); /* best effort: older kernels lack it */
-	return 0;
 }
 
 int udp_set_gro(struct udp_sock *s, bool on)

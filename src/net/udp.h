@@ -87,6 +87,11 @@ struct udp_tx {
  * limits with CAP_NET_ADMIN, which the daemon still has at start-up), best
  * effort; UDP_GRO on and UDP_SEGMENT probed when the kernel has them. */
 int udp_open(uint16_t port, struct udp_sock *ret);
+/* Wraps fd, a UDP socket the caller made and bound (non-blocking; family
+ * AF_INET, or AF_INET6 dual-stack or IPv6-only; port in host byte order),
+ * with what udp_open gives its own: the buffers, UDP_GRO, the UDP_SEGMENT
+ * probe. For the TURN server's sockets (src/relay/turn.c). */
+void udp_adopt(int fd, int family, uint16_t port, struct udp_sock *ret);
 void udp_close(struct udp_sock *s);
 /* Turns UDP_GRO on or off. 0 or negative errno (-ENOPROTOOPT: a kernel
  * before 5.12). */

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "net/udp.h"
 #include "relay/stun.h"
 
 #define DEFAULT_LIFETIME_S 600             /* RFC 8656 section 7.2 */
@@ -30,13 +31,13 @@
 #define NONCE_MAC_LEN 8
 #define NONCE_LEN     (2 * (NONCE_TS_LEN + NONCE_MAC_LEN)) /* hex */
 
-/* A Data indication's header is written in front of the peer's datagram, in
- * the receive buffer: STUN header, XOR-PEER-ADDRESS (IPv6 at most), DATA's
- * attribute header. The tail keeps room for DATA's padding. */
-#define HEADROOM (STUN_HEADER_LEN + 4 + 20 + 4)
-#define RX_LEN   65536
-#define TAIL     4
-#define TX_LEN   1024 /* responses: the largest is a 401 with a 255-byte realm */
+/* A Data indication around a peer's datagram: STUN header, XOR-PEER-ADDRESS
+ * (IPv6 at most) and DATA's attribute header before it, DATA's padding after. */
+#define DATA_IND_HEAD (STUN_HEADER_LEN + 4 + 20 + 4)
+#define DATA_IND_PAD  3
+#define TX_LEN        1024 /* responses: the largest is a 401 with a 255-byte realm */
+/* Receive batches per wake-up of one socket before the loop serves others. */
+#define RX_ROUNDS 8
 
 struct turn_perm {
 	uint8_t ip[16];
@@ -64,7 +65,8 @@ struct turn_alloc {
 	struct sockaddr_storage client;
 	uint8_t txid[STUN_TXID_LEN]; /* of the Allocate, to answer its retransmissions */
 	uint64_t expires;
-	uv_udp_t relay;
+	uv_poll_t poll;
+	struct udp_sock sock; /* the relayed socket */
 	struct sockaddr_storage relayed;
 	struct turn_perm *perms;
 	struct turn_chan *chans;
@@ -75,7 +77,8 @@ struct turn_server {
 	struct turn_config cfg;
 	char realm[TURN_REALM_MAX + 1];
 	struct turn_prefix *deny;
-	uv_udp_t sock;
+	uv_poll_t poll;
+	struct udp_sock sock; /* the listening socket */
 	uv_timer_t sweep;
 	struct sockaddr_storage relay_addr;
 	turn_key_fn key;
@@ -92,7 +95,12 @@ struct turn_server {
 	void (*done)(void *);
 	void *done_arg;
 	uint8_t tx[TX_LEN];
-	uint8_t rx[HEADROOM + RX_LEN + TAIL];
+	/* The data path: one receive batch and one send queue for every
+	 * socket (callbacks never nest). The queue holds the datagrams of one
+	 * socket, txq_sock, at a time. */
+	struct udp_batch rx;
+	struct udp_tx *txq;
+	const struct udp_sock *txq_sock;
 };
 
 /* One request being answered. */
@@ -385,15 +393,62 @@ static struct turn_chan *chan_free_slot(struct turn_alloc *a, uint64_t now)
 
 /* ---- sending ---- */
 
-static void send_to(struct turn_server *s, uv_udp_t *sock, const uint8_t *data, size_t len,
-                    const struct sockaddr *to)
+/* Answers go out at once from the listening socket; relayed data goes
+ * through the queue. */
+static void send_to(struct turn_server *s, const uint8_t *data, size_t len,
+                    const struct sockaddr_storage *to)
 {
-	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-	int r = uv_udp_try_send(sock, &b, 1, to);
+	ssize_t r;
 
+	do
+		r = sendto(s->sock.fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		           (const struct sockaddr *)to, sa_len(to->ss_family));
+	while (r < 0 && errno == EINTR);
 	/* A full socket buffer drops the datagram, as the network would. */
 	if (r < 0)
-		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: send: %s", uv_strerror(r));
+		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: send: %s", strerror(errno));
+}
+
+static void txq_flush(struct turn_server *s)
+{
+	unsigned dropped;
+	int err;
+
+	if (s->txq->n == 0)
+		return;
+	dropped = udp_tx_flush(s->txq, s->txq_sock, &err);
+	if (dropped)
+		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: %u datagrams dropped: %s",
+		                dropped, strerror(-err));
+}
+
+/* Where the next datagram for sock, at most cap bytes, is to be written;
+ * NULL if it cannot be queued. */
+static uint8_t *txq_room(struct turn_server *s, const struct udp_sock *sock, size_t cap)
+{
+	uint8_t *p;
+
+	if (s->txq_sock != sock) {
+		txq_flush(s);
+		s->txq_sock = sock;
+	}
+	p = udp_tx_room(s->txq, cap);
+	if (!p) {
+		txq_flush(s);
+		p = udp_tx_room(s->txq, cap);
+	}
+	return p;
+}
+
+/* Queues the len bytes written at txq_room for to. */
+static bool txq_push(struct turn_server *s, const struct sockaddr_storage *to, size_t len)
+{
+	int r = udp_tx_push(s->txq, s->txq_sock, (const struct sockaddr *)to, sa_len(to->ss_family),
+	                    len);
+
+	if (r < 0)
+		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: send: %s", strerror(-r));
+	return r == 0;
 }
 
 static const char *reason_of(unsigned code)
@@ -450,7 +505,7 @@ static void reply_end(struct req *q, struct stun_builder *b)
 		                strerror(-r));
 		return;
 	}
-	send_to(q->s, &q->s->sock, q->s->tx, len, (const struct sockaddr *)q->from);
+	send_to(q->s, q->s->tx, len, q->from);
 }
 
 static void reply_error(struct req *q, unsigned code)
@@ -625,13 +680,14 @@ static void alloc_closed(uv_handle_t *h)
 	struct turn_alloc *a = h->data;
 	struct turn_server *s = a->s;
 
+	udp_close(&a->sock);
 	alloc_free(a);
 	s->pending_closes--;
 	server_maybe_done(s);
 }
 
-/* Unlinks and releases everything but the memory, which goes once libuv has
- * closed the relayed socket. */
+/* Unlinks and releases everything but the memory and the socket, which go
+ * once libuv has closed the poll handle. */
 static void alloc_delete(struct turn_alloc *a)
 {
 	struct turn_server *s = a->s;
@@ -639,112 +695,159 @@ static void alloc_delete(struct turn_alloc *a)
 
 	log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: allocation of %s for '%s' gone",
 	                addr_str(&a->client, buf, sizeof(buf)), a->user->name);
+	/* What the allocation queued still leaves, as if already sent. */
+	if (s->txq_sock == &a->sock) {
+		txq_flush(s);
+		s->txq_sock = NULL;
+	}
 	alloc_unlink(a);
 	user_put(s, a->user);
 	s->stats.allocations--;
 	s->pending_closes++;
-	uv_close((uv_handle_t *)&a->relay, alloc_closed);
+	uv_close((uv_handle_t *)&a->poll, alloc_closed);
 }
 
-static void relay_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct turn_alloc *a = h->data;
-
-	/* One buffer for every socket, with room in front for the header. */
-	*buf = uv_buf_init((char *)a->s->rx + HEADROOM, RX_LEN);
-}
-
-static void relay_to_client(struct turn_alloc *a, uint8_t *data, size_t len,
-                            const struct sockaddr_storage *peer);
-
-static void relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                       unsigned flags)
-{
-	struct turn_alloc *a = h->data;
-	struct turn_server *s = a->s;
-	struct sockaddr_storage peer;
-
-	if (nread < 0)
-		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: relay receive: %s",
-		                uv_strerror((int)nread));
-	if (nread < 0 || !addr || (flags & UV_UDP_PARTIAL) || addr_copy(&peer, addr) < 0)
-		return;
-	/* RFC 8656 section 10.3: only peers with a permission get through. */
-	if (!perm_find(a, ip_of(&peer), now_ms(s)))
-		return;
-	relay_to_client(a, (uint8_t *)buf->base, (size_t)nread, &peer);
-}
-
-/* RFC 8656 sections 11.6 and 10.3: ChannelData when the peer has a channel,
- * a Data indication otherwise, built in front of the data in place. */
-static void relay_to_client(struct turn_alloc *a, uint8_t *data, size_t len,
-                            const struct sockaddr_storage *peer)
+/* RFC 8656 sections 11.6 and 10.3: ChannelData when the peer has a channel
+ * (c), a Data indication otherwise, built around a copy of the data in the
+ * send queue. */
+static void relay_to_client(struct turn_alloc *a, const uint8_t *data, size_t len,
+                            const struct sockaddr_storage *peer, const struct turn_chan *c)
 {
 	struct turn_server *s = a->s;
-	struct turn_chan *c = chan_by_peer(a, peer, now_ms(s));
-	const struct sockaddr *to = (const struct sockaddr *)&a->client;
-	uint8_t txid[STUN_TXID_LEN], *start;
+	uint8_t txid[STUN_TXID_LEN], *p, *value;
 	struct stun_builder b;
-	size_t hlen, mlen;
+	size_t mlen;
 
 	if (!rate_allow(s, a->user, len))
 		return;
+	p = txq_room(s, &s->sock, DATA_IND_HEAD + len + DATA_IND_PAD);
+	if (!p)
+		return;
 	if (c) {
-		/* No padding: it is optional over UDP (RFC 8656 section 12.5). */
-		if (stun_channel_data_header(data - STUN_CHANNEL_HEADER_LEN, c->number, len) < 0)
+		/* No padding: it is optional over UDP (RFC 8656 section 12.5),
+		 * so equal datagrams stay equal and travel as one GSO run. */
+		if (stun_channel_data_header(p, c->number, len) < 0)
 			return;
-		send_to(s, &s->sock, data - STUN_CHANNEL_HEADER_LEN, len + STUN_CHANNEL_HEADER_LEN,
-		        to);
-		s->stats.relayed_bytes += len;
-		return;
+		memcpy(p + STUN_CHANNEL_HEADER_LEN, data, len);
+		mlen = STUN_CHANNEL_HEADER_LEN + len;
+	} else {
+		/* Indications need unique transaction ids, not secret ones. */
+		store_be64(txid, mix64(s->txid_seed + ++s->txid_count));
+		store_be32(txid + 8, (uint32_t)s->txid_count);
+		stun_build_init(&b, p, DATA_IND_HEAD + len + DATA_IND_PAD, STUN_DATA,
+		                STUN_INDICATION, txid);
+		stun_put_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, (const struct sockaddr *)peer, true);
+		value = stun_reserve(&b, STUN_ATTR_DATA, len);
+		if (!value || stun_build_finish(&b, &mlen) < 0)
+			return;
+		memcpy(value, data, len);
 	}
-	/* Indications need unique transaction ids, not secret ones. */
-	store_be64(txid, mix64(s->txid_seed + ++s->txid_count));
-	store_be32(txid + 8, (uint32_t)s->txid_count);
-	hlen = STUN_HEADER_LEN + 4 + 4 + ip_len(peer->ss_family) + 4;
-	start = data - hlen;
-	stun_build_init(&b, start, hlen + len + TAIL, STUN_DATA, STUN_INDICATION, txid);
-	stun_put_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, (const struct sockaddr *)peer, true);
-	if (stun_reserve(&b, STUN_ATTR_DATA, len) != data || stun_build_finish(&b, &mlen) < 0)
-		return;
-	send_to(s, &s->sock, start, mlen, to);
-	s->stats.relayed_bytes += len;
+	if (txq_push(s, &a->client, mlen))
+		s->stats.relayed_bytes += len;
 }
 
 static void relay_to_peer(struct turn_alloc *a, const uint8_t *data, size_t len,
                           const struct sockaddr_storage *peer)
 {
-	if (!rate_allow(a->s, a->user, len))
+	struct turn_server *s = a->s;
+	uint8_t *p;
+
+	if (!rate_allow(s, a->user, len))
 		return;
-	send_to(a->s, &a->relay, data, len, (const struct sockaddr *)peer);
-	a->s->stats.relayed_bytes += len;
+	p = txq_room(s, &a->sock, len);
+	if (!p)
+		return;
+	memcpy(p, data, len);
+	if (txq_push(s, peer, len))
+		s->stats.relayed_bytes += len;
 }
 
-/* A UDP socket on the relay address, its port even when asked (RFC 8656
+/* One receive slot of a relayed socket: a datagram, or a UDP_GRO run of
+ * datagrams from one peer, each relayed to the client on its own. */
+static void relay_slot(struct turn_alloc *a, const struct udp_dgram *d)
+{
+	struct turn_server *s = a->s;
+	size_t seg = d->seg ? d->seg : d->len, off = 0, n;
+	uint64_t now = now_ms(s);
+	const struct turn_chan *c;
+
+	/* RFC 8656 section 10.3: only peers with a permission get through. A
+	 * run has one sender and the clock stands still in a callback, so one
+	 * check holds for each of its datagrams. */
+	if (d->truncated || d->from.ss_family != a->relayed.ss_family ||
+	    !perm_find(a, ip_of(&d->from), now))
+		return;
+	c = chan_by_peer(a, &d->from, now);
+	do {
+		n = d->len - off < seg ? d->len - off : seg;
+		relay_to_client(a, d->data + off, n, &d->from, c);
+		off += n;
+	} while (off < d->len);
+}
+
+static void relay_readable(uv_poll_t *h, int status, int events)
+{
+	struct turn_alloc *a = h->data;
+	struct turn_server *s = a->s;
+
+	(void)events;
+	if (status < 0) {
+		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: relay poll: %s",
+		                uv_strerror(status));
+		return;
+	}
+	for (int round = 0; round < RX_ROUNDS; round++) {
+		int n = udp_recv_batch(&a->sock, &s->rx);
+
+		if (n < 0)
+			log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: relay receive: %s",
+			                strerror(-n));
+		for (int i = 0; i < n; i++)
+			relay_slot(a, &s->rx.d[i]);
+		txq_flush(s);
+		if (n < UDP_BATCH)
+			break;
+	}
+}
+
+/* A non-blocking UDP socket bound to addr, IPv6-only for IPv6 (a dual-stack
+ * socket would show IPv4 clients as ::ffff:a.b.c.d), with the daemon's
+ * buffers and offloads (UDP_GRO, UDP_SEGMENT); its address in *ret. */
+static int sock_open(const struct sockaddr_storage *addr, struct udp_sock *sock,
+                     struct sockaddr_storage *ret)
+{
+	int fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	socklen_t len = sizeof(*ret);
+	int one = 1, r;
+
+	if (fd < 0)
+		return -errno;
+	if ((addr->ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (const struct sockaddr *)addr, sa_len(addr->ss_family)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)ret, &len) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	udp_adopt(fd, addr->ss_family, port_of(ret), sock);
+	return 0;
+}
+
+/* A socket on the relay address, its port even when asked (RFC 8656
  * section 7.2, EVEN-PORT): the kernel picks ports at random, so a few tries
- * find one. The fd, or a negative errno. */
-static int relay_socket(const struct sockaddr_storage *bind_addr, bool even,
+ * find one. */
+static int relay_socket(const struct sockaddr_storage *bind_addr, bool even, struct udp_sock *sock,
                         struct sockaddr_storage *ret)
 {
 	for (int i = 0; i < EVEN_PORT_TRIES; i++) {
-		int fd = socket(bind_addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		socklen_t len = sizeof(*ret);
-		int one = 1, r;
+		int r = sock_open(bind_addr, sock, ret);
 
-		if (fd < 0)
-			return -errno;
-		if ((bind_addr->ss_family == AF_INET6 &&
-		     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-		    bind(fd, (const struct sockaddr *)bind_addr, sa_len(bind_addr->ss_family)) <
-		            0 ||
-		    getsockname(fd, (struct sockaddr *)ret, &len) < 0) {
-			r = -errno;
-			close(fd);
+		if (r < 0)
 			return r;
-		}
 		if (!even || port_of(ret) % 2 == 0)
-			return fd;
-		close(fd);
+			return 0;
+		udp_close(sock);
 	}
 	return -EADDRNOTAVAIL;
 }
@@ -756,18 +859,29 @@ static void alloc_free(struct turn_alloc *a)
 	free(a);
 }
 
-/* The relayed socket in a->relay, reading; on failure the handle is closed
- * (and a freed) by the caller through alloc_closed. */
-static int relay_start(struct turn_alloc *a, int fd)
+/* The relayed socket and its poll handle, reading. On failure nothing is
+ * left open, or the handle is closing (and a goes with it): *closing. */
+static int relay_start(struct turn_alloc *a, bool even, bool *closing)
 {
-	int r = uv_udp_open(&a->relay, fd);
+	struct turn_server *s = a->s;
+	int r = relay_socket(&s->relay_addr, even, &a->sock, &a->relayed);
 
-	/* A failed open leaves the fd ours. */
+	*closing = false;
+	if (r < 0)
+		return r;
+	r = uv_poll_init(s->loop, &a->poll, a->sock.fd);
 	if (r < 0) {
-		close(fd);
+		udp_close(&a->sock);
 		return r;
 	}
-	return uv_udp_recv_start(&a->relay, relay_alloc_cb, relay_recv);
+	a->poll.data = a;
+	r = uv_poll_start(&a->poll, UV_READABLE, relay_readable);
+	if (r < 0) {
+		*closing = true;
+		s->pending_closes++;
+		uv_close((uv_handle_t *)&a->poll, alloc_closed);
+	}
+	return r;
 }
 
 /* Creates the allocation with its relayed socket. */
@@ -776,12 +890,14 @@ static int alloc_new(struct req *q, bool even, uint64_t lifetime_ms, struct turn
 	struct turn_server *s = q->s;
 	unsigned n = s->cfg.max_permissions;
 	struct turn_alloc *a = calloc(1, sizeof(*a));
-	struct turn_user *u = NULL;
-	int fd = -1, r;
+	struct turn_user *u;
+	bool closing;
 	size_t b;
+	int r;
 
 	if (a) {
 		a->s = s;
+		a->sock.fd = -1;
 		a->perms = calloc(n, sizeof(*a->perms));
 		a->chans = calloc(n, sizeof(*a->chans));
 	}
@@ -790,23 +906,17 @@ static int alloc_new(struct req *q, bool even, uint64_t lifetime_ms, struct turn
 			alloc_free(a);
 		return -ENOMEM;
 	}
-	fd = relay_socket(&s->relay_addr, even, &a->relayed);
-	r = fd < 0 ? fd : uv_udp_init(s->loop, &a->relay);
-	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
-		alloc_free(a);
-		return r;
-	}
-	a->relay.data = a;
-	r = relay_start(a, fd);
-	if (r == 0) {
-		u = user_get(s, q->user);
-		r = u ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
+	r = relay_start(a, even, &closing);
+	u = r < 0 ? NULL : user_get(s, q->user);
+	if (r == 0 && !u) {
+		r = -ENOMEM;
+		closing = true;
 		s->pending_closes++;
-		uv_close((uv_handle_t *)&a->relay, alloc_closed);
+		uv_close((uv_handle_t *)&a->poll, alloc_closed);
+	}
+	if (r < 0) {
+		if (!closing)
+			alloc_free(a);
 		return r;
 	}
 	u->n_allocs++;
@@ -1263,51 +1373,79 @@ static void reply_malformed(struct turn_server *s, const uint8_t *buf, size_t le
 	reply_error(&q, STUN_ERR_BAD_REQUEST);
 }
 
-void turn_server_input(struct turn_server *s, const uint8_t *buf, size_t len,
-                       const struct sockaddr *from)
+/* One datagram from a client. */
+static void input(struct turn_server *s, const uint8_t *buf, size_t len,
+                  const struct sockaddr_storage *from)
 {
-	struct sockaddr_storage ss;
 	struct stun_msg m;
 
-	if (s->closing || addr_copy(&ss, from) < 0)
-		return;
 	if (stun_is_channel_data(buf, len)) {
-		handle_channel_data(s, buf, len, &ss);
+		handle_channel_data(s, buf, len, from);
 		return;
 	}
 	if (stun_parse(buf, len, &m) < 0) {
 		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: malformed message, %zu bytes",
 		                len);
-		reply_malformed(s, buf, len, &ss);
+		reply_malformed(s, buf, len, from);
 		return;
 	}
 	if (m.cls == STUN_REQUEST)
-		handle_request(s, &m, &ss);
+		handle_request(s, &m, from);
 	else if (m.cls == STUN_INDICATION && m.method == STUN_SEND)
-		handle_send(s, &m, &ss);
+		handle_send(s, &m, from);
 	/* Binding indications are keepalives; responses are not for us. */
+}
+
+void turn_server_input(struct turn_server *s, const uint8_t *buf, size_t len,
+                       const struct sockaddr *from)
+{
+	struct sockaddr_storage ss;
+
+	if (s->closing || addr_copy(&ss, from) < 0)
+		return;
+	input(s, buf, len, &ss);
+	txq_flush(s);
 }
 
 /* ---- the listening socket and the sweep ---- */
 
-static void sock_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* One receive slot: a datagram, or a UDP_GRO run of datagrams of one
+ * client, each handled on its own (a bad one is dropped alone). */
+static void sock_slot(struct turn_server *s, const struct udp_dgram *d)
 {
-	struct turn_server *s = h->data;
+	size_t seg = d->seg ? d->seg : d->len, off = 0, n;
 
-	*buf = uv_buf_init((char *)s->rx, RX_LEN);
+	if (d->truncated || (d->from.ss_family != AF_INET && d->from.ss_family != AF_INET6))
+		return;
+	do {
+		n = d->len - off < seg ? d->len - off : seg;
+		input(s, d->data + off, n, &d->from);
+		off += n;
+	} while (off < d->len && !s->closing);
 }
 
-static void sock_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                      unsigned flags)
+static void sock_readable(uv_poll_t *h, int status, int events)
 {
 	struct turn_server *s = h->data;
 
-	if (nread < 0)
-		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: receive: %s",
-		                uv_strerror((int)nread));
-	if (nread < 0 || !addr || (flags & UV_UDP_PARTIAL))
+	(void)events;
+	if (status < 0) {
+		log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: poll: %s",
+		                uv_strerror(status));
 		return;
-	turn_server_input(s, (const uint8_t *)buf->base, (size_t)nread, addr);
+	}
+	for (int round = 0; round < RX_ROUNDS && !s->closing; round++) {
+		int n = udp_recv_batch(&s->sock, &s->rx);
+
+		if (n < 0)
+			log_ratelimited(&s->rl, now_ms(s), LOG_DEBUG, "turn: receive: %s",
+			                strerror(-n));
+		for (int i = 0; i < n && !s->closing; i++)
+			sock_slot(s, &s->rx.d[i]);
+		txq_flush(s);
+		if (n < UDP_BATCH)
+			break;
+	}
 }
 
 static void sweep(uv_timer_t *t)
@@ -1381,6 +1519,9 @@ static void server_free(struct turn_server *s)
 	void (*done)(void *) = s->done;
 	void *arg = s->done_arg;
 
+	udp_close(&s->sock);
+	udp_batch_done(&s->rx);
+	free(s->txq);
 	free(s->buckets);
 	free(s->deny);
 	memzero(s->secret, sizeof(s->secret));
@@ -1422,7 +1563,9 @@ static int server_setup(struct turn_server *s, const struct turn_config *cfg)
 	for (s->n_buckets = 16; s->n_buckets < 2 * (size_t)cfg->max_allocs_total;)
 		s->n_buckets *= 2;
 	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
-	if (!s->buckets)
+	/* Pages of the batch and queue buffers are touched only when used. */
+	s->txq = malloc(sizeof(*s->txq));
+	if (!s->buckets || !s->txq || udp_batch_init(&s->rx) < 0)
 		return -ENOMEM;
 	r = crypto_random(s->secret, sizeof(s->secret));
 	if (r == 0)
@@ -1430,14 +1573,16 @@ static int server_setup(struct turn_server *s, const struct turn_config *cfg)
 	return r;
 }
 
-static int server_listen(struct turn_server *s, const struct sockaddr *listen)
+/* The listening socket, not yet polled. */
+static int server_bind(struct turn_server *s, const struct sockaddr *listen)
 {
-	int r = uv_udp_bind(&s->sock, listen, listen->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+	struct sockaddr_storage ss, bound;
+	int r = addr_copy(&ss, listen);
 
 	if (r == 0)
-		r = uv_udp_recv_start(&s->sock, sock_alloc_cb, sock_recv);
+		r = sock_open(&ss, &s->sock, &bound);
 	if (r == 0)
-		r = uv_timer_start(&s->sweep, sweep, SWEEP_MS, SWEEP_MS);
+		udp_tx_init(s->txq, s->sock.gso);
 	return r;
 }
 
@@ -1457,27 +1602,32 @@ int turn_server_new(uv_loop_t *loop, const struct turn_config *cfg, const struct
 	s->loop = loop;
 	s->key = key;
 	s->key_arg = arg;
+	s->sock.fd = -1;
 	s->rl = (struct ratelimit)RATELIMIT_INIT(10000, 10);
 	r = relay_addr_set(s, relay_addr);
 	if (r == 0)
 		r = server_setup(s, cfg);
+	if (r == 0)
+		r = server_bind(s, listen);
 	/* A failed init registers no handle. */
 	if (r == 0)
-		r = uv_udp_init(loop, &s->sock);
+		r = uv_poll_init(loop, &s->poll, s->sock.fd);
 	if (r < 0) {
 		server_free(s);
 		return r;
 	}
-	s->sock.data = s;
+	s->poll.data = s;
 	s->sweep.data = s;
 	r = uv_timer_init(loop, &s->sweep);
 	if (r < 0) {
 		s->closing = true;
 		s->pending_closes = 1;
-		uv_close((uv_handle_t *)&s->sock, server_handle_closed);
+		uv_close((uv_handle_t *)&s->poll, server_handle_closed);
 		return r;
 	}
-	r = server_listen(s, listen);
+	r = uv_poll_start(&s->poll, UV_READABLE, sock_readable);
+	if (r == 0)
+		r = uv_timer_start(&s->sweep, sweep, SWEEP_MS, SWEEP_MS);
 	if (r < 0) {
 		/* The handles close on the loop; the memory goes with them. */
 		turn_server_close(s, NULL, NULL);
@@ -1494,19 +1644,20 @@ void turn_server_close(struct turn_server *s, void (*done)(void *), void *arg)
 	for (size_t i = 0; i < s->n_buckets; i++)
 		while (s->buckets[i])
 			alloc_delete(s->buckets[i]);
+	txq_flush(s);
 	s->closing = true;
 	s->done = done;
 	s->done_arg = arg;
 	s->pending_closes += 2;
-	uv_close((uv_handle_t *)&s->sock, server_handle_closed);
+	uv_close((uv_handle_t *)&s->poll, server_handle_closed);
 	uv_close((uv_handle_t *)&s->sweep, server_handle_closed);
 }
 
 int turn_server_address(const struct turn_server *s, struct sockaddr_storage *ret)
 {
-	int len = sizeof(*ret);
+	socklen_t len = sizeof(*ret);
 
-	return uv_udp_getsockname(&s->sock, (struct sockaddr *)ret, &len);
+	return getsockname(s->sock.fd, (struct sockaddr *)ret, &len) < 0 ? -errno : 0;
 }
 
 void turn_server_stats(const struct turn_server *s, struct turn_stats *ret)

@@ -38,7 +38,7 @@ struct turn_config {
 
 #define TURN_DEFAULT_MAX_ALLOCS          128
 #define TURN_DEFAULT_MAX_ALLOCS_PER_USER 4
-#define TURN_DEFAULT_BYTES_PER_S         (8ull << 20)
+#define TURN_DEFAULT_BYTES_PER_S         (1ull << 30)
 #define TURN_DEFAULT_MAX_LIFETIME_S      3600
 #define TURN_DEFAULT_MAX_PERMISSIONS     16
 #define TURN_REALM_MAX                   255

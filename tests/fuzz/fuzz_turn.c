@@ -10,17 +10,22 @@
  * 1 the same after the harness signs it (USERNAME, REALM, a valid NONCE and
  * MESSAGE-INTEGRITY replaced, so requests get past authentication), 2 a
  * datagram from a peer to the client's relayed address, 3 a datagram from a
- * second client. When the first byte is odd, the client first holds an
- * allocation with a permission and channel 0x4000 for the peer, so data
- * paths are reached at once. Nothing may crash, leak or hang. Everything
- * stays on 127.0.0.1. */
+ * second client (only the kind's low two bits count). With bit 2 set and
+ * bit 0 clear, 0 and 2 go through the sockets instead, as one UDP_SEGMENT
+ * run of datagrams of len / (2 + the kind's bits 3-5) bytes, which the
+ * server's UDP_GRO sockets take whole and split again. When the first byte
+ * is odd, the client first holds an allocation with a permission and
+ * channel 0x4000 for the peer, so data paths are reached at once. Nothing
+ * may crash, leak or hang. Everything stays on 127.0.0.1. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
@@ -198,6 +203,29 @@ static void input(const uint8_t *buf, size_t len, const struct sockaddr_storage 
 	step();
 }
 
+/* buf as one UDP_SEGMENT run of seg-byte datagrams from fd to `to`; what the
+ * kernel refuses (too many segments, a run of one) is not sent. */
+static void send_run(int fd, const uint8_t *buf, size_t len, uint16_t seg,
+                     const struct sockaddr_storage *to)
+{
+	_Alignas(struct cmsghdr) uint8_t ctl[CMSG_SPACE(sizeof(seg))] = {0};
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr m = {.msg_name = (void *)to,
+	                   .msg_namelen = sizeof(struct sockaddr_in),
+	                   .msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = ctl,
+	                   .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	(void)sendmsg(fd, &m, 0);
+	step();
+}
+
 /* The message in buf with the credentials replaced and signed; its length,
  * or 0 when buf is not a STUN message. */
 static size_t sign(const uint8_t *buf, size_t len, uint8_t *out, size_t cap)
@@ -272,6 +300,7 @@ static void fuzz_server(const uint8_t *data, size_t size)
 	struct turn_config cfg;
 	uint8_t first[64], signed_buf[MAX_MSG + 512];
 	struct stun_builder b;
+	struct sockaddr_storage server;
 	bool closed = false;
 	struct reader r = reader_init(data, size);
 	size_t len;
@@ -281,7 +310,8 @@ static void fuzz_server(const uint8_t *data, size_t size)
 	cfg.max_allocs_per_user = 2;
 	cfg.max_permissions = 4;
 	if (turn_server_new(&h.loop, &cfg, (struct sockaddr *)&lo, (struct sockaddr *)&lo, key_fn,
-	                    NULL, &h.s) != 0)
+	                    NULL, &h.s) != 0 ||
+	    turn_server_address(h.s, &server) != 0)
 		abort();
 	h.have_relayed = false;
 	h.nonce[0] = 0;
@@ -302,6 +332,17 @@ static void fuzz_server(const uint8_t *data, size_t size)
 		rlen = (uint16_t)(rlen < reader_left(&r) ? rlen : reader_left(&r));
 		if (reader_take(&r, rlen, &rec) < 0)
 			break;
+		if ((kind & 5) == 4) {
+			uint16_t seg = (uint16_t)(rlen / (2 + (kind >> 3 & 7)));
+
+			if (seg == 0)
+				continue;
+			if (!(kind & 2))
+				send_run(h.client, rec, rlen, seg, &server);
+			else if (h.have_relayed)
+				send_run(h.peer, rec, rlen, seg, &h.relayed);
+			continue;
+		}
 		switch (kind & 3) {
 		case 0:
 			input(rec, rlen, &h.client_addr);

@@ -2,11 +2,15 @@
 /* test_turn_server.c: the TURN server on a libuv loop on 127.0.0.1, driven by a client
  * written with the codec and by plain UDP sockets as peers: the 401 challenge,
  * Allocate, permissions, Send and Data indications, channels both ways, quotas,
- * refused credentials, refresh, expiry, rate limiting, and bad requests.
- * Everything stays on loopback (127.0.0.1, and 127.0.0.2 for a second peer IP). */
+ * refused credentials, refresh, expiry, rate limiting, and bad requests; the
+ * batched data path: many datagrams per receive for several allocations and
+ * peers, UDP_GRO runs split into datagrams and equal datagrams sent as
+ * UDP_SEGMENT runs. Everything stays on loopback (127.0.0.1, and 127.0.0.2
+ * for a second peer IP). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +25,7 @@
 #include <cmocka.h>
 
 #include "common/bytes.h"
+#include "net/udp.h"
 #include "relay/stun.h"
 #include "relay/turn.h"
 
@@ -1069,6 +1074,263 @@ static void test_bad_config(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- the batched data path ---- */
+
+/* ChannelData on channel with len bytes of payload: the datagram's index
+ * and then a pattern from it. Returns the datagram's length. */
+static size_t cd_make(uint8_t *buf, uint16_t channel, uint8_t index, size_t len)
+{
+	assert_int_equal(stun_channel_data_header(buf, channel, len), 0);
+	for (size_t i = 0; i < len; i++)
+		buf[STUN_CHANNEL_HEADER_LEN + i] = (uint8_t)(index + i);
+	return STUN_CHANNEL_HEADER_LEN + len;
+}
+
+static bool payload_is(const uint8_t *p, size_t len, uint8_t index, size_t want_len)
+{
+	if (len != want_len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (uint8_t)(index + i))
+			return false;
+	return true;
+}
+
+/* The next datagram from the relay on a peer socket, within a second: its
+ * payload must be datagram `index` of want_len bytes, from relayed. */
+static void peer_expect(int fd, const struct sockaddr_storage *relayed, uint8_t index,
+                        size_t want_len)
+{
+	struct sockaddr_storage from;
+	uint8_t buf[2048];
+	ssize_t n = receive(fd, buf, sizeof(buf), &from);
+
+	assert_true(n >= 0);
+	assert_true(same_addr(&from, relayed));
+	if (!payload_is(buf, (size_t)n, index, want_len))
+		fail_msg("datagram %u: %zd bytes, want %zu", index, n, want_len);
+}
+
+/* Sends len bytes as seg-byte datagrams (the last may be shorter) through
+ * the daemon's send queue, which makes them one UDP_SEGMENT run. */
+static void gso_send(int fd, const uint8_t *buf, size_t len, uint16_t seg,
+                     const struct sockaddr_storage *to)
+{
+	static struct udp_tx tx;
+	struct udp_sock sock = {.fd = fd, .family = AF_INET, .gso = true};
+	int err;
+
+	udp_tx_init(&tx, true);
+	for (size_t off = 0, n; off < len; off += n) {
+		n = len - off < seg ? len - off : seg;
+		memcpy(udp_tx_room(&tx, n), buf + off, n);
+		assert_int_equal(udp_tx_push(&tx, &sock, (const struct sockaddr *)to,
+		                             sizeof(struct sockaddr_in), n),
+		                 0);
+	}
+	assert_int_equal(udp_tx_flush(&tx, &sock, &err), 0);
+	assert_int_equal(tx.runs, 1);
+}
+
+/* Receives on a socket with UDP_GRO on: returns the length and in *seg the
+ * size of each datagram of a run (0: one datagram). */
+static size_t gro_receive(int fd, uint8_t *buf, size_t cap, uint16_t *seg)
+{
+	_Alignas(struct cmsghdr) uint8_t ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	struct msghdr m = {.msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = ctl,
+	                   .msg_controllen = sizeof(ctl)};
+	ssize_t n;
+
+	assert_true(pump_until_readable(fd, 1000));
+	n = recvmsg(fd, &m, MSG_DONTWAIT);
+	assert_true(n > 0);
+	*seg = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		int v;
+
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			*seg = (uint16_t)v;
+		}
+	}
+	return (size_t)n;
+}
+
+/* Two clients, three peers, every datagram queued before the loop runs, so
+ * the server takes them in one receive batch and sends them through one
+ * queue, switching sockets as the allocations alternate. A ChannelData whose
+ * length overruns the datagram and one on an unbound channel, in the middle,
+ * are dropped alone. Then the other way. */
+static void test_batch_mixed(void **state)
+{
+	struct sockaddr_storage rel1, rel2, p_addr[3];
+	struct turn_config cfg;
+	struct client c1, c2;
+	uint8_t buf[256];
+	int p[3];
+	size_t bytes = 0;
+
+	default_config(&cfg);
+	server_start(&cfg);
+	client_init(&c1, "alice", "alice-pw");
+	client_init(&c2, "bob", "bob-pw");
+	for (int i = 0; i < 3; i++)
+		p[i] = udp_socket("127.0.0.1", &p_addr[i]);
+	allocate(&c1, &rel1);
+	allocate(&c2, &rel2);
+	channel_bind(&c1, 0x4000, &p_addr[0]);
+	expect_success(&c1);
+	channel_bind(&c1, 0x4001, &p_addr[1]);
+	expect_success(&c1);
+	channel_bind(&c2, 0x4000, &p_addr[2]);
+	expect_success(&c2);
+	/* Datagram i: c1 to peer 0 and 1 by turns, every third from c2 to
+	 * peer 2; sizes vary so runs start and end. */
+	for (uint8_t i = 0; i < 24; i++) {
+		size_t len = 40 + (i % 4) * 20;
+
+		if (i % 3 == 2)
+			send_to(c2.fd, buf, cd_make(buf, 0x4000, i, len), &server_addr);
+		else
+			send_to(c1.fd, buf, cd_make(buf, 0x4000 + i % 2, i, len), &server_addr);
+		bytes += len;
+		if (i == 10) {
+			cd_make(buf, 0x4000, 99, 30);
+			store_be16(buf + 2, 31);
+			send_to(c1.fd, buf, STUN_CHANNEL_HEADER_LEN + 30, &server_addr);
+			send_to(c1.fd, buf, cd_make(buf, 0x4009, 98, 30), &server_addr);
+		}
+	}
+	for (uint8_t i = 0; i < 24; i++) {
+		size_t len = 40 + (i % 4) * 20;
+
+		if (i % 3 == 2)
+			peer_expect(p[2], &rel2, i, len);
+		else
+			peer_expect(p[i % 2], &rel1, i, len);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(drain(p[i], 20), 0);
+	/* Back: each peer's datagrams as ChannelData on its own channel. */
+	for (uint8_t i = 0; i < 12; i++) {
+		memset(buf, i, 50);
+		send_to(p[i % 3], buf, 50, i % 3 == 2 ? &rel2 : &rel1);
+		bytes += 50;
+	}
+	for (uint8_t i = 0; i < 12; i++) {
+		struct sockaddr_storage from;
+		struct client *c = i % 3 == 2 ? &c2 : &c1;
+		uint16_t ch = i % 3 == 2 ? 0x4000 : 0x4000 + i % 3;
+		const uint8_t *data;
+		size_t dlen;
+		uint16_t got;
+		ssize_t n = receive(c->fd, buf, sizeof(buf), &from);
+
+		assert_true(n > 0);
+		assert_int_equal(stun_channel_data_parse(buf, (size_t)n, &got, &data, &dlen), 0);
+		assert_int_equal(got, ch);
+		assert_int_equal(dlen, 50);
+		assert_int_equal(data[0], i);
+	}
+	assert_int_equal(stats().relayed_bytes, bytes);
+	for (int i = 0; i < 3; i++)
+		close(p[i]);
+	client_free(&c1);
+	client_free(&c2);
+	server_stop();
+}
+
+/* A UDP_SEGMENT run from the client reaches the server's GRO socket whole:
+ * split into its datagrams, with a bad one and one on an unbound channel
+ * in the middle dropped alone. A run from a peer comes back to a client
+ * with UDP_GRO on as one run of ChannelData, one equal datagram each (the
+ * last shorter): the server sent it as a UDP_SEGMENT run; likewise Data
+ * indications for a peer without a channel. */
+static void test_batch_runs(void **state)
+{
+	enum { SEG = 100, N = 8, LAST = 60 };
+	struct sockaddr_storage relayed, peer_addr, other_addr;
+	uint8_t buf[N * (SEG + 64)], out[N * (SEG + 64)];
+	struct turn_config cfg;
+	struct client c;
+	int peer, other, on = 1;
+	size_t len = 0, n;
+	uint16_t seg;
+
+	default_config(&cfg);
+	server_start(&cfg);
+	client_init(&c, "alice", "alice-pw");
+	peer = udp_socket("127.0.0.1", &peer_addr);
+	other = udp_socket("127.0.0.1", &other_addr);
+	allocate(&c, &relayed);
+	channel_bind(&c, 0x4000, &peer_addr);
+	expect_success(&c);
+	permit(&c, &other_addr);
+	for (uint8_t i = 0; i < N; i++)
+		len += cd_make(buf + len, i == 5 ? 0x4009 : 0x4000, i, i == N - 1 ? LAST : SEG);
+	/* Datagram 3 announces more than it holds. */
+	store_be16(buf + 3 * (SEG + STUN_CHANNEL_HEADER_LEN) + 2, SEG + 1);
+	gso_send(c.fd, buf, len, SEG + STUN_CHANNEL_HEADER_LEN, &server_addr);
+	for (uint8_t i = 0; i < N; i++)
+		if (i != 3 && i != 5)
+			peer_expect(peer, &relayed, i, i == N - 1 ? LAST : SEG);
+	assert_int_equal(drain(peer, 20), 0);
+
+	assert_int_equal(setsockopt(c.fd, IPPROTO_UDP, UDP_GRO, &on, sizeof(on)), 0);
+	len = 0;
+	for (uint8_t i = 0; i < N; i++) {
+		size_t l = i == N - 1 ? LAST : SEG;
+
+		for (size_t k = 0; k < l; k++)
+			buf[len + k] = (uint8_t)(i + k);
+		len += l;
+	}
+	gso_send(peer, buf, len, SEG, &relayed);
+	n = gro_receive(c.fd, out, sizeof(out), &seg);
+	assert_int_equal(seg, SEG + STUN_CHANNEL_HEADER_LEN);
+	assert_int_equal(n, len + N * STUN_CHANNEL_HEADER_LEN);
+	for (uint8_t i = 0; i < N; i++) {
+		const uint8_t *data;
+		size_t off = (size_t)i * seg, dlen;
+		uint16_t ch;
+
+		assert_int_equal(stun_channel_data_parse(out + off, n - off < seg ? n - off : seg,
+		                                         &ch, &data, &dlen),
+		                 0);
+		assert_int_equal(ch, 0x4000);
+		assert_true(payload_is(data, dlen, i, i == N - 1 ? LAST : SEG));
+	}
+	/* No channel: Data indications, equal too. */
+	for (uint8_t i = 0; i < 3; i++) {
+		memset(buf, i, SEG);
+		send_to(other, buf, SEG, &relayed);
+	}
+	for (size_t got = 0; got < 3;) {
+		n = gro_receive(c.fd, out, sizeof(out), &seg);
+		if (!seg)
+			seg = (uint16_t)n;
+		for (size_t off = 0; off < n; off += seg, got++) {
+			struct stun_msg m;
+			const struct stun_attr *d;
+
+			assert_int_equal(stun_parse(out + off, seg, &m), 0);
+			assert_int_equal(m.method, STUN_DATA);
+			assert_int_equal(m.cls, STUN_INDICATION);
+			d = stun_find(&m, STUN_ATTR_DATA);
+			assert_non_null(d);
+			assert_int_equal(d->len, SEG);
+			assert_int_equal(d->value[0], got);
+		}
+	}
+	close(peer);
+	close(other);
+	client_free(&c);
+	server_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1078,7 +1340,8 @@ int main(void)
 	        cmocka_unit_test(test_refresh),       cmocka_unit_test(test_expiry),
 	        cmocka_unit_test(test_rate_limit),    cmocka_unit_test(test_allocate_refusals),
 	        cmocka_unit_test(test_peer_refusals), cmocka_unit_test(test_malformed),
-	        cmocka_unit_test(test_bad_config),
+	        cmocka_unit_test(test_bad_config),    cmocka_unit_test(test_batch_mixed),
+	        cmocka_unit_test(test_batch_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,38 +7,50 @@
 #                the association the join made: a direct path over the veth.
 #   idloc-relay  the pipe forced through a TURN relay by the topology (idlocd
 #                has no relay-only switch: one association per pair of peers,
-#                and a peer with a direct path uses it). A third namespace
-#                (pb-r, "the internet") holds coturn and the bootstrap node
-#                earth on 10.201.0.110 (its loopback), and is joined to A and
-#                B by two more veths:
+#                and a peer with a direct path uses it). The relay is idlocd's
+#                own TURN server (docs/relay.md): a third namespace (pb-r, "the
+#                internet") holds the bootstrap node earth with `[relay] serve
+#                = yes` on 10.201.0.110, and is joined to A and B by two more
+#                veths:
 #
 #                   pb-a  .1 ---- pb-veth ---- .2  pb-b      10.201.0.0/30
 #                   .97 |                       | .101
 #                   .98 |                       | .102      10.201.0.96/28
 #                       +-------- pb-r ---------+
-#                             .110: coturn, earth
-#                             .105: the void (a veth to nowhere)
+#                        .110: earth and its relay (pb-svc)
+#                        .105: the void (a veth to nowhere)
 #
 #                A and B route everything but their own links through pb-r,
 #                which forwards nothing, and iptables in A drops UDP between
 #                A's and B's addresses on their shared veth. So B's direct I1s
-#                and every ICE pair but the relayed ones fail: both join
-#                through earth, B resolves A's name through its own DNS (the
-#                daemon's resolver on its TUN), and its first ping to A's LSI
-#                starts a base exchange routed through earth, whose pipe comes
-#                up through coturn (both daemons have it as [ice] turn): one
+#                and every ICE pair but the relayed ones fail. Earth relays on
+#                its first address, so .110 sits on a veth made before the
+#                others (pb-svc; this kernel has no dummy devices), not on lo,
+#                which a relay skips. A and B are configured with no relay:
+#                as in tests/integration/test_peer_relay.sh they find earth's
+#                relay record in the overlay once joined and use earth with
+#                credentials derived from their HIP associations with it
+#                (src/daemon/relays.c; `[ice] turn` takes a fixed user and
+#                password, which idlocd's relay does not accept). Both join
+#                through earth, wait until they use its relay, B resolves A's
+#                name through its own DNS (the daemon's resolver on its TUN),
+#                and its first ping to A's LSI starts a base exchange routed
+#                through earth, whose pipe comes up through the relay: one
 #                side's relayed candidate and the other's host address on its
-#                pb-r link, so each packet crosses coturn once. pb-r sends
+#                pb-r link, so each packet crosses the relay once. pb-r sends
 #                what it cannot route into the void, as the internet drops
 #                packets for private addresses: an error there (a relayed
 #                check to the other side's address on the shared veth) would
-#                make coturn end the allocation. The row is FAILED unless both
+#                end a TURN server's allocation. The row is FAILED unless both
 #                sides report path.type "relay" in `idloc peers --json`.
-#                coturn and earth are helpers (spawn_aux): their memory is not
-#                in the row, nor their CPU (coturn's is noted), but they run
-#                on the same cores. The first reply includes B's join, the
-#                lookup of A's name, the base exchange through earth and
-#                ICE's checks until a relayed pair is selected (about 2 s).
+#                earth is a helper (spawn_aux): its memory is not in the row,
+#                nor its CPU (it is noted), but it runs on the same cores. The
+#                first reply includes B's join, its relay search, the lookup
+#                of A's name, the base exchange through earth and ICE's checks
+#                until a relayed pair is selected.
+#                RELAY=coturn: coturn on .110 instead (earth serves no relay;
+#                A and B have it as `[ice] turn`), the relay of the earlier
+#                runs in docs/performance.md.
 #
 # idlocd and idloc are taken from PATH; scripts/bench puts its release build
 # first. The tunnel addresses are the LSIs from idlocd's default prefix: both
@@ -53,7 +65,12 @@
 # shellcheck disable=SC2034,SC2154
 
 register idloc "idlocd idloc python3"
-register idloc-relay "idlocd idloc python3 turnserver iptables"
+IDLOC_RELAY=${RELAY:-idlocd}
+if [[ $IDLOC_RELAY == coturn ]]; then
+	register idloc-relay "idlocd idloc python3 turnserver iptables"
+else
+	register idloc-relay "idlocd idloc python3 iptables"
+fi
 PKG_OF[python3]=python3
 PKG_OF[turnserver]=coturn
 PKG_OF[iptables]=iptables
@@ -80,7 +97,7 @@ setup_idloc()
 {
 	local d
 	d=$(fresh_dir)
-	idloc_keys "$d" "$UNDER_A:$IDLOC_PORT" "" || return 1
+	idloc_keys "$d" "" "$UNDER_A:$IDLOC_PORT" "" || return 1
 	ns_enable_ipv6 || { FAIL_REASON="could not enable IPv6 in the namespaces"; return 1; }
 	idloc_start_a "$d" || return 1
 	idloc_start_b "$d" || return 1
@@ -89,34 +106,52 @@ setup_idloc()
 
 setup_idloc-relay()
 {
-	local d turn
+	local d turn="" serve=yes
 	d=$(fresh_dir)
-	turn="turn://$IDLOC_TURN_USER:$IDLOC_TURN_PASS@$IDLOC_R_ADDR:$IDLOC_TURN_PORT"
 	idloc_relay_net || return 1
-	idloc_coturn "$d" || return 1
-	idloc_earth "$d" || return 1
-	idloc_keys "$d" "$IDLOC_R_ADDR:$IDLOC_PORT" "$turn" || return 1
+	if [[ $IDLOC_RELAY == coturn ]]; then
+		turn="turn://$IDLOC_TURN_USER:$IDLOC_TURN_PASS@$IDLOC_R_ADDR:$IDLOC_TURN_PORT"
+		serve=no
+		idloc_coturn "$d" || return 1
+	fi
+	idloc_earth "$d" "$serve" || return 1
+	idloc_keys "$d" "$IDLOC_R_ADDR:$IDLOC_PORT" "$IDLOC_R_ADDR:$IDLOC_PORT" "$turn" || return 1
 	idloc_start_a "$d" || return 1
 	wait_for 20 "A's name in the overlay" grep -q "name 'pb-a.$IDLOC_DOMAIN' registered" \
 		"$WORK/$CURRENT-idlocd-a.log" || return 1
+	[[ $serve == no ]] || idloc_wait_relay a || return 1
 	idloc_start_b "$d" || return 1
 	wait_for 20 "B joined" idloc_joined "$d" b || return 1
+	[[ $serve == no ]] || idloc_wait_relay b || return 1
 	idloc_resolve_a "$d" || return 1
-	SYS_NOTE="relay: coturn $(pkgver coturn) in a third namespace with the bootstrap node, "
-	SYS_NOTE+="joined to A and B by veths of its own; UDP between A and B on their shared veth "
-	SYS_NOTE+="dropped, so the pipe's only working ICE pairs are relayed (coturn's and the "
-	SYS_NOTE+="bootstrap's CPU not counted)"
+	if [[ $serve == no ]]; then
+		SYS_NOTE="relay: coturn $(pkgver coturn) in a third namespace with the bootstrap node, "
+		SYS_NOTE+="joined to A and B by veths of its own (A and B: [ice] turn)"
+	else
+		SYS_NOTE="relay: idlocd's own TURN server ([relay] serve = yes) on the bootstrap node "
+		SYS_NOTE+="in a third namespace, joined to A and B by veths of its own; A and B find it "
+		SYS_NOTE+="in the overlay"
+	fi
+	SYS_NOTE+="; UDP between A and B on their shared veth dropped, so the pipe's only working "
+	SYS_NOTE+="ICE pairs are relayed (the relay's and the bootstrap's CPU not counted)"
 }
 
-# idloc_keys DIR BOOTSTRAP TURN_URL: configs for A (bootstrap only with a
-# TURN_URL: the direct row's A starts the overlay) and B, both keys, both
-# LSIs (IDLOC_LSI).
+# idloc_wait_relay SIDE: the side found earth's relay in the overlay and gave
+# its address and credentials to the pipes (relays.c logs it at notice).
+idloc_wait_relay()
+{
+	wait_for 40 "${1^^} using earth's relay" grep -q "using relay .* at $IDLOC_R_ADDR:$IDLOC_TURN_PORT" \
+		"$WORK/$CURRENT-idlocd-$1.log"
+}
+
+# idloc_keys DIR A_BOOTSTRAP B_BOOTSTRAP TURN_URL: configs for A (no
+# bootstrap: it starts the overlay) and B, both keys, both LSIs (IDLOC_LSI).
 idloc_keys()
 {
-	local d=$1 boot=$2 turn=$3 s hit
+	local d=$1 aboot=$2 bboot=$3 turn=$4 s hit
 	declare -gA IDLOC_LSI=()
-	idloc_conf "$d" a "${turn:+$boot}" "$turn" >"$d/a.conf"
-	idloc_conf "$d" b "$boot" "$turn" >"$d/b.conf"
+	idloc_conf "$d" a "$aboot" "$turn" >"$d/a.conf"
+	idloc_conf "$d" b "$bboot" "$turn" >"$d/b.conf"
 	for s in a b; do
 		if ! hit=$(idlocd -c "$d/$s.conf" --print-hit 2>"$d/$s.err"); then
 			FAIL_REASON="idlocd --print-hit: $(head -1 "$d/$s.err")"
@@ -172,19 +207,20 @@ idloc_aead_backend()
 	fi
 }
 
-# idloc_conf DIR SIDE BOOTSTRAP TURN_URL: one daemon's config on stdout.
-# Nothing leaves the namespaces: no upstream DNS, system DNS left alone.
-# No peer serves a relay of its own: the relay row's relay is coturn.
+# idloc_conf DIR SIDE BOOTSTRAP TURN_URL [SERVE]: one daemon's config on
+# stdout. Nothing leaves the namespaces: no upstream DNS, system DNS left
+# alone. Only the relay row's earth serves a relay (SERVE yes), on
+# IDLOC_TURN_PORT.
 idloc_conf()
 {
-	local d=$1 s=$2 boot=$3 turn=$4
+	local d=$1 s=$2 boot=$3 turn=$4 serve=${5:-no}
 	printf '[overlay]\ndomain = %s\n' "$IDLOC_DOMAIN"
 	[[ -n $boot ]] && printf 'bootstrap = %s\n' "$boot"
 	printf '[peer]\nname = pb-%s\nport = %s\nstate-dir = %s\ncontrol = %s\n' \
 		"$s" "$IDLOC_PORT" "$d/$s.state" "$d/$s.sock"
 	printf '[tun]\ndevice = %s\n' "$IDLOC_TUN"
 	printf '[dns]\nupstream = none\nconfigure = none\n'
-	printf '[relay]\nserve = no\n'
+	printf '[relay]\nserve = %s\nport = %s\n' "$serve" "$IDLOC_TURN_PORT"
 	[[ -n $turn ]] && printf '[ice]\nturn = %s\n' "$turn"
 	return 0
 }
@@ -316,11 +352,16 @@ info_idloc-relay()
 {
 	local cpu
 	idloc_paths relay
-	# coturn's CPU over the row, most of it relaying the iperf3 runs
-	# (/proc/PID/stat after "(comm) ": utime and stime are fields 12, 13).
+	# The relay's CPU over the row (coturn, or earth's idlocd), most of it
+	# relaying the iperf3 runs (/proc/PID/stat after "(comm) ": utime and
+	# stime are fields 12, 13).
 	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / hz}' \
-		"/proc/$IDLOC_COTURN_PID/stat" 2>/dev/null) || return 0
-	SYS_NOTE+="; coturn's CPU over the row: $cpu s"
+		"/proc/$IDLOC_RELAY_PID/stat" 2>/dev/null) || return 0
+	if [[ $IDLOC_RELAY == coturn ]]; then
+		SYS_NOTE+="; coturn's CPU over the row: $cpu s"
+	else
+		SYS_NOTE+="; the relay's (earth's idlocd) CPU over the row: $cpu s"
+	fi
 }
 teardown_idloc-relay() { idloc_relay_down; }
 
@@ -337,7 +378,10 @@ idloc_relay_net()
 	ip netns add "$IDLOC_NS_R" || { FAIL_REASON="could not create $IDLOC_NS_R"; return 1; }
 	ns_enable_ipv6 || ok=0
 	must ip -n "$IDLOC_NS_R" link set lo up &&
-		must ip -n "$IDLOC_NS_R" addr add "$IDLOC_R_ADDR/32" dev lo &&
+		must ip -n "$IDLOC_NS_R" link add pb-svc type veth peer name pb-svc-end &&
+		must ip -n "$IDLOC_NS_R" addr add "$IDLOC_R_ADDR/32" dev pb-svc &&
+		must ip -n "$IDLOC_NS_R" link set pb-svc up &&
+		must ip -n "$IDLOC_NS_R" link set pb-svc-end up &&
 		must ip -n "$IDLOC_NS_R" link add pb-void type veth peer name pb-void-end &&
 		must ip -n "$IDLOC_NS_R" addr add 10.201.0.105/30 dev pb-void &&
 		must ip -n "$IDLOC_NS_R" link set pb-void up &&
@@ -360,14 +404,15 @@ idloc_relay_net()
 			must ip -n "$ns" route add default via "$raddr" || ok=0
 	done
 	must nsx "$IDLOC_NS_R" sysctl -qw net.ipv6.conf.pb-void.disable_ipv6=1 \
-		net.ipv6.conf.pb-void-end.disable_ipv6=1 || ok=0
+		net.ipv6.conf.pb-void-end.disable_ipv6=1 net.ipv6.conf.pb-svc.disable_ipv6=1 \
+		net.ipv6.conf.pb-svc-end.disable_ipv6=1 || ok=0
 	must nsx "$NS_A" iptables -w -A OUTPUT -p udp -s "$UNDER_A" -d "$UNDER_B" -j DROP &&
 		must nsx "$NS_A" iptables -w -A INPUT -p udp -s "$UNDER_B" -d "$UNDER_A" -j DROP || ok=0
 	((ok)) || { FAIL_REASON=${FAIL_REASON:-"could not build the relay topology"}; return 1; }
 }
 
-# idloc_relay_down: what runs in pb-r was started by this row (earth,
-# coturn): the harness has stopped it by PID already; anything left is
+# idloc_relay_down: what runs in pb-r was started by this row (earth, and
+# coturn with RELAY=coturn): the harness has stopped it by PID already; anything left is
 # killed, then the namespace goes (with its veths).
 idloc_relay_down()
 {
@@ -381,14 +426,19 @@ idloc_relay_down()
 	return 0
 }
 
-# idloc_earth DIR: the relay row's bootstrap node in pb-r, a helper.
+# idloc_earth DIR SERVE: the relay row's bootstrap node in pb-r, a helper;
+# SERVE yes: it is the relay, which must serve on IDLOC_R_ADDR.
 idloc_earth()
 {
-	local d=$1
-	idloc_conf "$d" r "" "" | sed 's/^name = pb-r$/name = earth/' >"$d/r.conf"
+	local d=$1 serve=$2
+	idloc_conf "$d" r "" "" "$serve" | sed 's/^name = pb-r$/name = earth/' >"$d/r.conf"
 	spawn_aux "$IDLOC_NS_R" earth idlocd -c "$d/r.conf" --log-level notice
+	[[ $serve == yes ]] && IDLOC_RELAY_PID=${AUX_PIDS[-1]}
 	wait_for 10 "earth's UDP port" port_bound "$IDLOC_NS_R" udp "$IDLOC_PORT" || return 1
-	wait_for 10 "earth's control socket" idloc_ctl "$d" r status
+	wait_for 10 "earth's control socket" idloc_ctl "$d" r status || return 1
+	[[ $serve == yes ]] || return 0
+	wait_for 10 "earth's relay on $IDLOC_R_ADDR:$IDLOC_TURN_PORT" grep -q \
+		"relaying for overlay peers on $IDLOC_R_ADDR:$IDLOC_TURN_PORT" "$WORK/$CURRENT-earth.log"
 }
 
 # idloc_coturn DIR: a TURN server (UDP only, long-term credentials) in pb-r
@@ -404,6 +454,6 @@ idloc_coturn()
 		--no-multicast-peers --lt-cred-mech --fingerprint --realm "$IDLOC_DOMAIN" \
 		--user "$IDLOC_TURN_USER:$IDLOC_TURN_PASS" --userdb "$1/turndb" \
 		--pidfile "$1/turnserver.pid"
-	IDLOC_COTURN_PID=${AUX_PIDS[-1]}
+	IDLOC_RELAY_PID=${AUX_PIDS[-1]}
 	wait_for 10 "coturn" port_bound "$IDLOC_NS_R" udp "$IDLOC_TURN_PORT"
 }
