@@ -516,6 +516,13 @@ static int parse_relay_port(struct config *cfg, const char *v, char *why, size_t
 	return 0;
 }
 
+static int parse_relay_rate(struct config *cfg, const char *v, char *why, size_t n)
+{
+	if (parse_range(v, 0, 1000000, &cfg->relay_rate) < 0)
+		return invalid(why, n, v, "is not a rate in Mbit/s (0-1000000, 0: no limit)");
+	return 0;
+}
+
 /* ---- [hip] ---- */
 
 static int parse_puzzle(struct config *cfg, const char *v, char *why, size_t n)
@@ -598,6 +605,7 @@ static const struct key keys[] = {
         {"ice", "turn", parse_turn, clear_turn},
         {"relay", "serve", parse_serve, NULL},
         {"relay", "port", parse_relay_port, NULL},
+        {"relay", "rate", parse_relay_rate, NULL},
         {"hip", "puzzle-difficulty", parse_puzzle, NULL},
         {"hip", "retransmit-ms", parse_retransmit_ms, NULL},
         {"hip", "max-retransmits", parse_max_retransmits, NULL},

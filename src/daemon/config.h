@@ -97,6 +97,7 @@ struct config {
 	/* [relay] */
 	enum config_relay relay_serve;
 	uint16_t relay_port; /* the TURN server's UDP port when serving */
+	uint32_t relay_rate; /* Mbit/s relayed per peer, both ways together; 0: no limit */
 	/* [hip] */
 	unsigned puzzle_difficulty;
 	uint64_t retransmit_ms;

@@ -143,6 +143,7 @@ static int serve(struct relays *r)
 	 * libnice refreshes live ones a minute before they expire. */
 	tc.max_lifetime_s = RELAY_LIFETIME_S;
 	tc.max_allocs_per_user = RELAY_ALLOCS_PER_PEER;
+	tc.bytes_per_s_per_user = (uint64_t)cfg->relay_rate * 125000; /* Mbit/s; 0: none */
 	tc.deny = deny;
 	tc.n_deny = ARRAY_SIZE(deny);
 	relay = listen;

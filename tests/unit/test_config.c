@@ -62,6 +62,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.n_stun, 0);
 	assert_int_equal(cfg.n_turn, 0);
 	assert_int_equal(cfg.relay_serve, CONFIG_RELAY_AUTO);
+	assert_int_equal(cfg.relay_rate, 0);
 	assert_int_equal(cfg.puzzle_difficulty, 0);
 	assert_int_equal(cfg.retransmit_ms, 1000);
 	assert_int_equal(cfg.max_retransmits, 5);
@@ -101,6 +102,7 @@ static const char full[] = "; a complete file\n"
                            "turn = turn://alice:s3cr@t@turn.example.org:3480\n"
                            "[relay]\n"
                            "serve = yes\n"
+                           "rate = 250\n"
                            "[hip]\n"
                            "puzzle-difficulty = 28\n"
                            "retransmit-ms = 250\n"
@@ -165,6 +167,7 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg.turn[0].server.host, "turn.example.org");
 	assert_int_equal(cfg.turn[0].server.port, 3480);
 	assert_int_equal(cfg.relay_serve, CONFIG_RELAY_YES);
+	assert_int_equal(cfg.relay_rate, 250);
 	assert_int_equal(cfg.puzzle_difficulty, 28);
 	assert_int_equal(cfg.retransmit_ms, 250);
 	assert_int_equal(cfg.max_retransmits, 0);
@@ -247,6 +250,8 @@ static void test_invalid_values(void **state)
 	         "t.conf:4: [ice] turn: server 'bad_host' is not a valid host name"},
 	        {"[relay]\nserve = maybe",
 	         "t.conf:4: [relay] serve: 'maybe' is not one of auto, yes, no"},
+	        {"[relay]\nrate = 10M",
+	         "t.conf:4: [relay] rate: '10M' is not a rate in Mbit/s (0-1000000, 0: no limit)"},
 	        {"[hip]\npuzzle-difficulty = 29",
 	         "t.conf:4: [hip] puzzle-difficulty: '29' is not a puzzle difficulty (0-28)"},
 	        {"[hip]\nretransmit-ms = 99", "t.conf:4: [hip] retransmit-ms: '99' is not a "
