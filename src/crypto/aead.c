@@ -77,6 +77,13 @@ static bool buffers_ok(const uint8_t *in, const uint8_t *out, size_t len, size_t
 	return len == 0 || x == y || x >= y + len || y >= x + len;
 }
 
+int aead_clone(const struct aead *a, struct aead **ret)
+{
+	if (!a || !ret)
+		return -EINVAL;
+	return a->ops->clone(a, ret);
+}
+
 int aead_seal(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN], const uint8_t *aad,
               size_t aadlen, const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[AEAD_TAG_LEN])
 {

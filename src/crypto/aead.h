@@ -24,6 +24,10 @@ struct aead;
  * A struct aead is not safe for concurrent use; separate ones are. */
 int aead_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret);
 struct aead *aead_free(struct aead *a);
+/* A new context with a's key and backend, for another thread (the crypto
+ * worker, esp/worker.h): it seals and opens exactly as a does. a must not be
+ * in use by another thread meanwhile. -ENOMEM, -EIO. */
+int aead_clone(const struct aead *a, struct aead **ret);
 /* Encrypts len bytes of in to out and writes the tag. out equals in or does
  * not overlap it (-EINVAL otherwise); len and aadlen are at most INT_MAX. */
 int aead_seal(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN], const uint8_t *aad,

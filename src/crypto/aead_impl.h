@@ -16,6 +16,7 @@ struct aead_ops {
 	int (*open)(struct aead *a, const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
 	            const uint8_t *in, size_t len, const uint8_t *tag, uint8_t *out);
 	void (*free)(struct aead *a);
+	int (*clone)(const struct aead *a, struct aead **ret);
 };
 
 /* Each backend embeds this first in its own state, so a struct aead *

@@ -18,6 +18,11 @@
 struct aead_gcm {
 	struct aead base; /* first: struct aead * converts to struct aead_gcm * */
 	mbedtls_gcm_context gcm;
+	/* The expanded key inside gcm cannot be copied (its round-key pointer
+	 * points into itself), so a clone expands the key again: no more
+	 * secret than the schedule next to it, and wiped with it. */
+	uint8_t key[32];
+	size_t keylen;
 };
 
 static mbedtls_gcm_context *gcm_ctx(struct aead *a)
@@ -89,13 +94,22 @@ static void gcm_free(struct aead *a)
 	struct aead_gcm *g = (struct aead_gcm *)a;
 
 	mbedtls_gcm_free(&g->gcm);
+	memzero(g->key, sizeof(g->key));
 	free(g);
+}
+
+static int gcm_clone(const struct aead *a, struct aead **ret)
+{
+	const struct aead_gcm *g = (const struct aead_gcm *)a;
+
+	return aead_mbedtls_new(AEAD_AES_GCM, g->key, g->keylen, ret);
 }
 
 static const struct aead_ops gcm_ops = {
         .seal = gcm_seal,
         .open = gcm_open,
         .free = gcm_free,
+        .clone = gcm_clone,
 };
 
 int aead_mbedtls_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret)
@@ -110,6 +124,8 @@ int aead_mbedtls_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struc
 	if (!g)
 		return -ENOMEM;
 	g->base.ops = &gcm_ops;
+	memcpy(g->key, key, keylen);
+	g->keylen = keylen;
 	mbedtls_gcm_init(&g->gcm);
 	if (mbedtls_gcm_setkey(&g->gcm, MBEDTLS_CIPHER_ID_AES, key, (unsigned int)keylen * 8) !=
 	    0) {

@@ -90,11 +90,46 @@ static void evp_free(struct aead *a)
 	free(e);
 }
 
+static int evp_clone(const struct aead *a, struct aead **ret);
+
 static const struct aead_ops evp_ops = {
         .seal = evp_seal,
         .open = evp_open,
         .free = evp_free,
+        .clone = evp_clone,
 };
+
+static struct aead_evp *evp_alloc(void)
+{
+	struct aead_evp *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->base.ops = &evp_ops;
+	e->ctx = EVP_CIPHER_CTX_new();
+	if (!e->ctx) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* The copy duplicates the expanded key (the provider's dupctx), so the two
+ * contexts share nothing mutable; a nonce is loaded per packet anyway. */
+static int evp_clone(const struct aead *a, struct aead **ret)
+{
+	const struct aead_evp *src = (const struct aead_evp *)a;
+	struct aead_evp *e = evp_alloc();
+
+	if (!e)
+		return evp_fail(-ENOMEM);
+	if (EVP_CIPHER_CTX_copy(e->ctx, src->ctx) != 1) {
+		evp_free(&e->base);
+		return evp_fail(-EIO);
+	}
+	*ret = &e->base;
+	return 0;
+}
 
 int aead_openssl_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret)
 {
@@ -114,15 +149,9 @@ int aead_openssl_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struc
 	 * independent of host policy. A no-op once libcrypto is initialised. */
 	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
 		return evp_fail(-EIO);
-	e = calloc(1, sizeof(*e));
+	e = evp_alloc();
 	if (!e)
-		return -ENOMEM;
-	e->base.ops = &evp_ops;
-	e->ctx = EVP_CIPHER_CTX_new();
-	if (!e->ctx) {
-		free(e);
 		return evp_fail(-ENOMEM);
-	}
 	/* The default IV length of GCM in OpenSSL is AEAD_NONCE_LEN (12). */
 	if (EVP_CipherInit_ex(e->ctx, cipher, NULL, key, NULL, 1) != 1 ||
 	    EVP_CIPHER_CTX_iv_length(e->ctx) != AEAD_NONCE_LEN) {

@@ -1411,6 +1411,7 @@ int daemon_run(struct daemon *d)
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	/* Everything below runs with the handles closed. */
+	datapath_done(&d->dp); /* the crypto worker goes before the SAs it reads */
 	d->mesh = mesh_free(d->mesh);
 	d->pinger = pinger_free(d->pinger);
 	d->dns = dnsserver_free(d->dns); /* after the overlay: no lookup can end now */
@@ -1443,6 +1444,7 @@ struct daemon *daemon_free(struct daemon *d)
 		mesh_stop(d->mesh);
 		close_handles(d);
 		uv_run(&d->loop, UV_RUN_DEFAULT);
+		datapath_done(&d->dp);
 		(void)uv_loop_close(&d->loop);
 	}
 	d->mesh = mesh_free(d->mesh);

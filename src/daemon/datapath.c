@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "common/bytes.h"
@@ -48,6 +49,15 @@ unsigned datapath_offloads(void)
 	return r;
 }
 
+bool datapath_crypto_worker(void)
+{
+	const char *e = getenv("IDLOC_CRYPTO_WORKER");
+
+	if (e && strcmp(e, "0") == 0)
+		return false;
+	return sysconf(_SC_NPROCESSORS_ONLN) > 1;
+}
+
 /* Settles which offloads the fds ended up with, and says so once. */
 static void offloads_init(struct datapath *dp)
 {
@@ -83,6 +93,58 @@ void datapath_init(struct datapath *dp, const struct datapath_io *io)
 	dp->rl_send = (struct ratelimit)RATELIMIT_INIT(5000, 10);
 	dp->rl_locator = (struct ratelimit)RATELIMIT_INIT(60000, 5);
 	dp->rl_icmp = (struct ratelimit)RATELIMIT_INIT(1000, 10);
+	dp->nseal = dp->nopen = 0;
+	dp->worker = NULL;
+	dp->worker_wanted = datapath_crypto_worker();
+	log_msg(LOG_INFO, "crypto worker thread: %s",
+	        dp->worker_wanted ? "on, from the first batch of packets" : "off");
+}
+
+void datapath_done(struct datapath *dp)
+{
+	dp->worker = worker_free(dp->worker);
+}
+
+/* The crypto worker for a batch of n packets, started on the first batch
+ * worth it: that comes from the event loop, after the daemon dropped its
+ * privileges (a thread made before would keep them). NULL: the loop thread
+ * does the batch alone. */
+static struct worker *batch_worker(struct datapath *dp, size_t n)
+{
+	int r;
+
+	if (dp->worker || !dp->worker_wanted || n < WORKER_MIN_BATCH)
+		return dp->worker;
+	r = worker_new(&dp->worker);
+	if (r < 0) {
+		dp->worker_wanted = false;
+		dp->worker = NULL;
+		log_errno(LOG_WARNING, r, "crypto worker thread not started");
+	} else {
+		log_msg(LOG_INFO, "crypto worker thread started");
+	}
+	return dp->worker;
+}
+
+/* Seals the ESP packets the send queue holds unsealed, each run of one SA
+ * as one batch. Before the queue is sent, and before anything that may
+ * replace or free an SA (a rekey, a close). */
+static void seal_pending(struct datapath *dp)
+{
+	unsigned n = dp->nseal;
+
+	dp->nseal = 0;
+	for (unsigned i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && dp->seal_sa[j] == dp->seal_sa[i]; j++)
+			;
+		dp->stats.worker_sealed += worker_run(batch_worker(dp, j - i), WORKER_SEAL,
+		                                      dp->seal_sa[i], &dp->seal_job[i], j - i);
+	}
+	/* A library failure: esp_seal wiped the packet, which leaves as zeros
+	 * (a malformed HIP packet to the receiver), never as plaintext. */
+	for (unsigned i = 0; i < n; i++)
+		if (dp->seal_job[i].result < 0)
+			dp->stats.esp_dropped++;
 }
 
 static const char *from_format(const struct sockaddr_storage *from, char buf[UDP_ADDRSTRLEN])
@@ -179,6 +241,7 @@ static bool request_rekey(struct datapath *dp, struct peer *p, uint64_t now)
 
 	if (now < p->rekey_next || !p->assoc)
 		return false;
+	seal_pending(dp);
 	p->rekey_next = now + REKEY_RETRY_MS;
 	r = hip_host_rekey(dp->io.hip, p->assoc, now);
 	if (r == -ERANGE) {
@@ -310,6 +373,7 @@ static void flush_tx(struct datapath *dp, uint64_t now)
 	unsigned dropped;
 	int err;
 
+	seal_pending(dp);
 	if (!dp->tx.n)
 		return;
 	dropped = udp_tx_flush(&dp->tx, dp->io.udp, &err);
@@ -357,17 +421,24 @@ static int socket_send(struct datapath *dp, struct peer *p, const struct hip_loc
 		if (!out)
 			return -EMSGSIZE;
 	}
-	n = esp_encap(&p->out, o->nh, o->payload, o->len, out, cap);
+	if (dp->nseal == DATAPATH_SEAL_MAX)
+		seal_pending(dp);
+	n = esp_encap_prepare(&p->out, o->nh, o->payload, o->len, out, cap);
 	if (n < 0)
 		return n;
 	r = udp_tx_push(&dp->tx, dp->io.udp, (const struct sockaddr *)&loc->addr, loc->len,
 	                (size_t)n);
 	if (r < 0) {
+		memzero(out, (size_t)n); /* not queued: the plaintext goes nowhere */
 		dp->stats.udp_send_err++;
 		log_ratelimited(&dp->rl_send, now, LOG_WARNING, "sending ESP to %s failed: %s",
 		                locator_format(loc, a), strerror(-r));
 		return 0;
 	}
+	/* Sealed when the queue is sent (flush_tx): the packets of a burst
+	 * form batches for the crypto worker. */
+	dp->seal_sa[dp->nseal] = &p->out;
+	dp->seal_job[dp->nseal++] = (struct worker_job){.pkt = out, .len = (size_t)n};
 	p->last_tx = now;
 	return 0;
 }
@@ -586,30 +657,46 @@ static const char *origin_format(const struct origin *o, char buf[UDP_ADDRSTRLEN
 	return buf;
 }
 
-/* Decrypts into decap_buf behind room for the IPv6 header BEET puts back; the
- * payload length, or a negative errno with the packet counted and dropped. */
-static int esp_receive(struct datapath *dp, const uint8_t *data, size_t len, const struct origin *o,
-                       uint64_t now, struct peer **ret_peer, uint8_t *ret_nh)
+/* The inbound SA for an ESP packet, or NULL with the packet counted. */
+static struct esp_sa *find_sa(struct datapath *dp, const uint8_t *data, size_t len,
+                              const struct origin *o, uint64_t now, struct peer **ret_peer)
 {
 	uint32_t spi = esp_peek_spi(data, len);
 	struct esp_sa *sa = spi ? peers_find_spi(dp->io.peers, spi, now, ret_peer) : NULL;
 	char a[UDP_ADDRSTRLEN + 8];
-	int n;
 
 	if (!sa) {
 		dp->stats.esp_unknown_spi++;
 		log_ratelimited(&dp->rl_esp, now, LOG_INFO,
 		                "dropped ESP packet from %s: unknown SPI 0x%08x",
 		                origin_format(o, a), spi);
-		return -ENOENT;
 	}
+	return sa;
+}
+
+static void esp_rejected(struct datapath *dp, const struct origin *o, int err, uint64_t now)
+{
+	char a[UDP_ADDRSTRLEN + 8];
+
+	dp->stats.esp_dropped++;
+	log_ratelimited(&dp->rl_esp, now, LOG_INFO, "dropped ESP packet from %s: %s",
+	                origin_format(o, a), decap_error(err));
+}
+
+/* Decrypts into decap_buf behind room for the IPv6 header BEET puts back; the
+ * payload length, or a negative errno with the packet counted and dropped. */
+static int esp_receive(struct datapath *dp, const uint8_t *data, size_t len, const struct origin *o,
+                       uint64_t now, struct peer **ret_peer, uint8_t *ret_nh)
+{
+	struct esp_sa *sa = find_sa(dp, data, len, o, now, ret_peer);
+	int n;
+
+	if (!sa)
+		return -ENOENT;
 	n = esp_decap(sa, data, len, dp->decap_buf + BEET_IPV6_HDR_LEN,
 	              sizeof(dp->decap_buf) - BEET_IPV6_HDR_LEN, ret_nh);
-	if (n < 0) {
-		dp->stats.esp_dropped++;
-		log_ratelimited(&dp->rl_esp, now, LOG_INFO, "dropped ESP packet from %s: %s",
-		                origin_format(o, a), decap_error(n));
-	}
+	if (n < 0)
+		esp_rejected(dp, o, n, now);
 	return n;
 }
 
@@ -636,7 +723,7 @@ static void esp_arrived(struct datapath *dp, const struct peer *p, const struct 
 
 /* A whole IPv4 packet from the peer: canonical LSIs on the wire, ours in
  * the TUN. Returns its length or a negative errno. */
-static int ipv4_in(struct datapath *dp, const struct peer *p, uint8_t *pkt, size_t len,
+static int ipv4_in(struct datapath *dp, const struct hit *from, uint8_t *pkt, size_t len,
                    uint64_t now)
 {
 	const struct idmap_entry *self, *peer;
@@ -645,7 +732,7 @@ static int ipv4_in(struct datapath *dp, const struct peer *p, uint8_t *pkt, size
 
 	/* Every keyed peer got its entry when its keys arrived (daemon.c,
 	 * on_established): a lookup, not an insertion, per packet. */
-	peer = dp->io.idmap ? idmap_by_hit(dp->io.idmap, &p->hit) : NULL;
+	peer = dp->io.idmap ? idmap_by_hit(dp->io.idmap, from) : NULL;
 	if (!peer) {
 		dp->stats.ipv4_refused++;
 		return -ENOENT;
@@ -656,7 +743,7 @@ static int ipv4_in(struct datapath *dp, const struct peer *p, uint8_t *pkt, size
 	if (r < 0) {
 		dp->stats.ipv4_refused++;
 		log_ratelimited(&dp->rl_esp, now, LOG_INFO, "dropped IPv4 packet from %s: %s",
-		                hit_format(&p->hit, h),
+		                hit_format(from, h),
 		                r == -EACCES          ? "source is not its LSI"
 		                : r == -EADDRNOTAVAIL ? "destination is not our LSI"
 		                                      : "malformed");
@@ -683,37 +770,133 @@ static void to_tun(struct datapath *dp, const uint8_t *pkt, size_t len)
 		dp->stats.tun_write_err++;
 }
 
-static void esp_input(struct datapath *dp, const uint8_t *data, size_t len, const struct origin *o,
-                      uint64_t now)
+/* A verified payload from the peer: for the daemon, or rebuilt for the
+ * TUN. BEET needs room for the IPv6 header in front: a payload elsewhere
+ * (decrypted in its receive slot) is copied into decap_buf first. */
+static void deliver(struct datapath *dp, const struct hit *from, uint8_t nh, uint8_t *payload,
+                    size_t n, uint64_t now)
 {
-	uint8_t *payload = dp->decap_buf + BEET_IPV6_HDR_LEN;
-	struct peer *p = NULL;
-	uint8_t nh;
-	int n, r;
+	uint8_t *room = dp->decap_buf + BEET_IPV6_HDR_LEN;
+	int r;
 
-	n = esp_receive(dp, data, len, o, now, &p, &nh);
-	if (n < 0)
-		return;
-	esp_arrived(dp, p, o, now);
 	if (nh == ESP_NH_NONE) {
 		dp->stats.esp_keepalives++; /* a keepalive: its work is done */
 		return;
 	}
-	if (dp->io.local && dp->io.local(dp->io.local_ctx, &p->hit, nh, payload, (size_t)n, now))
+	if (dp->io.local && dp->io.local(dp->io.local_ctx, from, nh, payload, n, now))
 		return;
 	if (nh == IPV4_PROTO_IPIP) {
-		r = ipv4_in(dp, p, payload, (size_t)n, now);
+		r = ipv4_in(dp, from, payload, n, now);
 		if (r >= 0)
 			to_tun(dp, payload, (size_t)r);
 		return;
 	}
-	r = beet_ipv6_inbound(dp->decap_buf, sizeof(dp->decap_buf), (size_t)n, &p->hit, &dp->io.hit,
-	                      nh);
+	if (payload != room) {
+		if (n > sizeof(dp->decap_buf) - BEET_IPV6_HDR_LEN) {
+			dp->stats.esp_dropped++;
+			return;
+		}
+		memcpy(room, payload, n);
+	}
+	r = beet_ipv6_inbound(dp->decap_buf, sizeof(dp->decap_buf), n, from, &dp->io.hit, nh);
 	if (r < 0) {
 		dp->stats.esp_dropped++;
 		return;
 	}
 	to_tun(dp, dp->decap_buf, (size_t)r);
+}
+
+/* One ESP packet at once (from a pipe). */
+static void esp_input(struct datapath *dp, const uint8_t *data, size_t len, const struct origin *o,
+                      uint64_t now)
+{
+	struct peer *p = NULL;
+	uint8_t nh;
+	int n;
+
+	n = esp_receive(dp, data, len, o, now, &p, &nh);
+	if (n < 0)
+		return;
+	esp_arrived(dp, p, o, now);
+	deliver(dp, &p->hit, nh, dp->decap_buf + BEET_IPV6_HDR_LEN, (size_t)n, now);
+}
+
+/* Opens the ESP packets of one SA gathered from the socket (open_add), the
+ * crypto worker helping, then, on the loop thread and in arrival order,
+ * moves the replay window and hands the payloads on. Every SA access ends
+ * before the first payload goes to the daemon's hooks. */
+static void open_run(struct datapath *dp, uint64_t now)
+{
+	unsigned n = dp->nopen;
+	struct esp_sa *sa = dp->open_sa;
+	struct hit from;
+
+	if (!n)
+		return;
+	dp->nopen = 0;
+	dp->stats.worker_opened +=
+	        worker_run(batch_worker(dp, n), WORKER_OPEN, sa, dp->open_job, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct worker_job *j = &dp->open_job[i];
+		struct origin o = {.from = dp->open_from[i]};
+		uint8_t *payload = j->pkt + ESP_HDR_LEN + ESP_IV_LEN;
+		int r = j->result;
+
+		if (r >= 0)
+			r = esp_decap_commit(sa, j->pkt, j->len, payload, j->result);
+		if (r < 0) {
+			j->result = r;
+			esp_rejected(dp, &o, r, now);
+			continue;
+		}
+		esp_arrived(dp, dp->open_peer, &o, now);
+	}
+	from = dp->open_peer->hit;
+	for (unsigned i = 0; i < n; i++) {
+		struct worker_job *j = &dp->open_job[i];
+
+		if (j->result >= 0)
+			deliver(dp, &from, j->nh, j->pkt + ESP_HDR_LEN + ESP_IV_LEN,
+			        (size_t)j->result, now);
+	}
+}
+
+/* An ESP packet from the socket, checked and queued to be opened in place
+ * with the others of its SA: a packet of another SA, a HIP packet or the
+ * batch's end opens the queue first, so everything keeps its order. */
+static void open_add(struct datapath *dp, uint8_t *data, size_t len,
+                     const struct sockaddr_storage *from, uint64_t now)
+{
+	struct origin o = {.from = from};
+	struct peer *p = NULL;
+	struct esp_sa *sa;
+	int r;
+
+	/* Before the lookup: the payloads handed on may make the daemon
+	 * change its SAs, and the one looked up must still be there. */
+	if (dp->nopen &&
+	    (esp_peek_spi(data, len) != dp->open_sa->spi || dp->nopen == DATAPATH_OPEN_MAX))
+		open_run(dp, now);
+	sa = find_sa(dp, data, len, &o, now, &p);
+	if (!sa)
+		return;
+	if (dp->nopen && sa != dp->open_sa) {
+		/* Not expected (one SPI is one SA within a batch); looked up
+		 * again after the payloads went on, for the reason above. */
+		open_run(dp, now);
+		sa = find_sa(dp, data, len, &o, now, &p);
+		if (!sa)
+			return;
+	}
+	r = esp_decap_check(sa, data, len);
+	if (r < 0) {
+		esp_rejected(dp, &o, r, now);
+		return;
+	}
+	dp->open_sa = sa;
+	dp->open_peer = p;
+	dp->open_from[dp->nopen] = from;
+	dp->open_job[dp->nopen++] = (struct worker_job){.pkt = data, .len = len};
 }
 
 static void hip_input(struct datapath *dp, const uint8_t *pkt, size_t len,
@@ -732,10 +915,9 @@ static void hip_input(struct datapath *dp, const uint8_t *pkt, size_t len,
 }
 
 /* One datagram of slot g (all of it, or one of a UDP_GRO run). */
-static void udp_dgram(struct datapath *dp, const struct udp_dgram *g, const uint8_t *data,
-                      size_t len, uint64_t now)
+static void udp_dgram(struct datapath *dp, const struct udp_dgram *g, uint8_t *data, size_t len,
+                      uint64_t now)
 {
-	struct origin o = {.from = &g->from};
 	struct hip_locator from;
 	size_t off;
 
@@ -744,9 +926,10 @@ static void udp_dgram(struct datapath *dp, const struct udp_dgram *g, const uint
 		dp->stats.udp_short++;
 		break;
 	case UDP_KIND_ESP:
-		esp_input(dp, data, len, &o, now);
+		open_add(dp, data, len, &g->from, now);
 		break;
 	case UDP_KIND_HIP:
+		open_run(dp, now); /* the engine may change the SAs */
 		from.len = g->fromlen;
 		memcpy(&from.addr, &g->from, sizeof(from.addr));
 		hip_input(dp, data + off, len - off, &from, now);
@@ -818,6 +1001,7 @@ bool datapath_on_udp(struct datapath *dp, int status, uint64_t now)
 		dp->in_burst = dp->offloads & DATAPATH_OFFLOAD_TUN;
 		for (int i = 0; i < n; i++)
 			udp_slot(dp, &dp->io.batch->d[i], now);
+		open_run(dp, now);
 		gro_flush(&dp->gro, gro_emit, dp);
 		dp->in_burst = false;
 		if (n < UDP_BATCH)

@@ -23,6 +23,7 @@
 #include "esp/beet.h"
 #include "esp/gro.h"
 #include "esp/sa.h"
+#include "esp/worker.h"
 #include "net/udp.h"
 
 struct hip_host;
@@ -37,6 +38,10 @@ struct tun;
 /* The path the ESP datagrams take is assumed to carry 1500 bytes, with IPv6
  * outside and a TURN channel header (docs/datapath.md "MTU and MSS"). */
 #define DATAPATH_PATH_MTU 1500
+/* ESP packets whose cipher pass waits, batched for the crypto worker:
+ * queued for the socket but not sealed yet, and received ones of one SA. */
+#define DATAPATH_SEAL_MAX 256
+#define DATAPATH_OPEN_MAX 256
 
 /* The kernel offloads the data path uses (docs/datapath.md, "Offloads"). */
 enum {
@@ -76,8 +81,9 @@ struct datapath_stats {
 	uint64_t tun_not_ours, tun_bad, tun_foreign_src, tun_no_peer, tun_queued, tun_queue_full;
 	uint64_t tun_too_big, tun_write_err, udp_send_err, pipe_send_err, ipv4_refused;
 	uint64_t keepalives_sent, esp_keepalives;
-	uint64_t tun_super, tun_segments; /* super-packets read, segments cut from them */
-	uint64_t udp_gro_runs;            /* UDP_GRO slots holding several datagrams */
+	uint64_t tun_super, tun_segments;      /* super-packets read, segments cut from them */
+	uint64_t udp_gro_runs;                 /* UDP_GRO slots holding several datagrams */
+	uint64_t worker_sealed, worker_opened; /* packets the crypto worker did */
 };
 
 /* Embedded in the daemon, so the buffers come with its one allocation and the
@@ -91,6 +97,20 @@ struct datapath {
 	struct ratelimit rl_hip, rl_esp, rl_tun, rl_icmp, rl_send, rl_locator;
 	struct udp_tx tx; /* ESP for the socket, sent when a burst ends */
 	struct gro gro;   /* decrypted TCP for the TUN, written when a burst ends */
+	/* The crypto worker (docs/datapath.md, "Two cores"): started with the
+	 * first batch worth it, so after the daemon dropped its privileges. */
+	bool worker_wanted;
+	struct worker *worker;
+	/* Queued in tx, sealed before it is sent: runs of one SA. */
+	unsigned nseal;
+	struct esp_sa *seal_sa[DATAPATH_SEAL_MAX];
+	struct worker_job seal_job[DATAPATH_SEAL_MAX];
+	/* Received for one SA, checked, opened and committed together. */
+	unsigned nopen;
+	struct esp_sa *open_sa;
+	struct peer *open_peer;
+	struct worker_job open_job[DATAPATH_OPEN_MAX];
+	const struct sockaddr_storage *open_from[DATAPATH_OPEN_MAX];
 	uint8_t tun_buf[DATAPATH_TUN_BUF];
 	uint8_t seg_buf[DATAPATH_TUN_BUF];   /* one segment cut from a super-packet */
 	uint8_t flush_buf[DATAPATH_TUN_BUF]; /* packets the pipes release */
@@ -103,9 +123,15 @@ struct datapath {
  * "none" or lists the ones to keep ("tun,gso,gro"), for comparisons. */
 unsigned datapath_offloads(void);
 
+/* Whether to use the crypto worker: the machine has more than one CPU
+ * online, unless IDLOC_CRYPTO_WORKER=0 in the environment (comparisons). */
+bool datapath_crypto_worker(void);
+
 /* Before the first packet and before the engine sends anything. Touches
  * only the small fields: the buffers' pages are used when packets come. */
 void datapath_init(struct datapath *dp, const struct datapath_io *io);
+/* Stops the crypto worker thread, if one runs. After the last packet. */
+void datapath_done(struct datapath *dp);
 
 /* The TUN fd is readable (status: the libuv poll status): reads a burst of
  * packets and sends them ESP-protected. True when it asked the engine for a

@@ -65,6 +65,8 @@ void esp_sa_done(struct esp_sa *sa)
 		return;
 	if (sa->aead)
 		aead_free(sa->aead);
+	if (sa->worker_aead)
+		aead_free(sa->worker_aead);
 	memzero(sa, sizeof(*sa));
 }
 
@@ -103,14 +105,12 @@ static void make_nonce(const struct esp_sa *sa, const uint8_t *iv, uint8_t nonce
 
 /* payload may overlap out (it is moved, not copied), e.g. already sit at
  * out + ESP_HDR_LEN + ESP_IV_LEN. -EMSGSIZE for a payload over 65535 bytes. */
-int esp_encap(struct esp_sa *sa, uint8_t next_header, const uint8_t *payload, size_t len,
-              uint8_t *out, size_t cap)
+int esp_encap_prepare(struct esp_sa *sa, uint8_t next_header, const uint8_t *payload, size_t len,
+                      uint8_t *out, size_t cap)
 {
-	uint8_t nonce[AEAD_NONCE_LEN];
 	uint8_t *body;
 	size_t pad, ct, total;
 	uint64_t seq;
-	int r;
 
 	if (!sa->aead)
 		return -EINVAL;
@@ -142,17 +142,39 @@ int esp_encap(struct esp_sa *sa, uint8_t next_header, const uint8_t *payload, si
 	/* RFC 4106 3.1 allows a counter as IV; the sequence number is unique
 	 * per key because it never wraps (see the -EOVERFLOW above). */
 	store_be64(out + ESP_HDR_LEN, seq);
-	make_nonce(sa, out + ESP_HDR_LEN, nonce);
-
-	/* RFC 4106 5: AAD = SPI | 32-bit sequence number (no ESN). */
-	r = aead_seal(sa->aead, nonce, out, ESP_HDR_LEN, body, ct, body, body + ct);
-	if (r < 0) {
-		memzero(out, total);
-		return r;
-	}
 	sa->packets++;
 	sa->bytes += len;
 	return (int)total;
+}
+
+int esp_seal(const struct esp_sa *sa, struct aead *a, uint8_t *pkt, size_t len)
+{
+	uint8_t nonce[AEAD_NONCE_LEN];
+	uint8_t *body = pkt + ESP_HDR_LEN + ESP_IV_LEN;
+	size_t ct;
+	int r;
+
+	if (!a || len < ESP_MIN_LEN)
+		return -EINVAL;
+	ct = len - ESP_HDR_LEN - ESP_IV_LEN - ESP_ICV_LEN;
+	make_nonce(sa, pkt + ESP_HDR_LEN, nonce);
+	/* RFC 4106 5: AAD = SPI | 32-bit sequence number (no ESN). */
+	r = aead_seal(a, nonce, pkt, ESP_HDR_LEN, body, ct, body, body + ct);
+	if (r < 0)
+		memzero(pkt, len);
+	return r;
+}
+
+int esp_encap(struct esp_sa *sa, uint8_t next_header, const uint8_t *payload, size_t len,
+              uint8_t *out, size_t cap)
+{
+	int n = esp_encap_prepare(sa, next_header, payload, len, out, cap);
+	int r;
+
+	if (n < 0)
+		return n;
+	r = esp_seal(sa, sa->aead, out, (size_t)n);
+	return r < 0 ? r : n;
 }
 
 /* The trailer is checked only after the ICV, so these checks reveal nothing
@@ -174,18 +196,9 @@ static int parse_trailer(const uint8_t *pt, size_t ct, uint8_t *ret_next_header)
 	return (int)len;
 }
 
-/* out must not overlap pkt: it receives the whole decrypted ciphertext
- * (payload, padding and trailer), so cap must be at least
- * len - ESP_HDR_LEN - ESP_IV_LEN - ESP_ICV_LEN, not just the payload. On any
- * error out holds no plaintext. */
-int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
-              uint8_t *ret_next_header)
+int esp_decap_check(const struct esp_sa *sa, const uint8_t *pkt, size_t len)
 {
-	uint8_t nonce[AEAD_NONCE_LEN];
-	uint8_t next_header;
 	size_t ct;
-	uint32_t seq;
-	int r, n;
 
 	if (!sa->aead)
 		return -EINVAL;
@@ -196,35 +209,67 @@ int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out, s
 		return -EBADMSG;
 	if (load_be32(pkt) != sa->spi)
 		return -EBADMSG;
-	if (ct > cap)
-		return -ENOSPC;
-
 	/* Cheap replay rejection before spending an AES pass on the packet;
 	 * the window is only moved once the ICV proved the number genuine. */
-	seq = load_be32(pkt + 4);
-	r = replay_check(&sa->replay, seq);
-	if (r < 0)
-		return r;
+	return replay_check(&sa->replay, load_be32(pkt + 4));
+}
 
+int esp_open(const struct esp_sa *sa, struct aead *a, const uint8_t *pkt, size_t len, uint8_t *out,
+             uint8_t *ret_next_header)
+{
+	uint8_t nonce[AEAD_NONCE_LEN];
+	size_t ct;
+	int r, n;
+
+	if (!a || len < ESP_MIN_LEN)
+		return -EINVAL;
+	ct = len - ESP_HDR_LEN - ESP_IV_LEN - ESP_ICV_LEN;
 	make_nonce(sa, pkt + ESP_HDR_LEN, nonce);
-	r = aead_open(sa->aead, nonce, pkt, ESP_HDR_LEN, pkt + ESP_HDR_LEN + ESP_IV_LEN, ct,
+	r = aead_open(a, nonce, pkt, ESP_HDR_LEN, pkt + ESP_HDR_LEN + ESP_IV_LEN, ct,
 	              pkt + len - ESP_ICV_LEN, out);
+	if (r < 0)
+		return r; /* aead_open wiped out */
+	n = parse_trailer(out, ct, ret_next_header);
+	if (n < 0)
+		memzero(out, ct);
+	return n;
+}
+
+int esp_decap_commit(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
+                     int payload_len)
+{
+	int r = replay_update(&sa->replay, load_be32(pkt + 4));
+
 	if (r < 0) {
-		memzero(out, ct);
-		return r;
-	}
-	n = parse_trailer(out, ct, &next_header);
-	if (n < 0) {
-		memzero(out, ct);
-		return n;
-	}
-	r = replay_update(&sa->replay, seq);
-	if (r < 0) {
-		memzero(out, ct);
+		memzero(out, len - ESP_HDR_LEN - ESP_IV_LEN - ESP_ICV_LEN);
 		return r;
 	}
 	sa->packets++;
-	sa->bytes += (uint64_t)n;
+	sa->bytes += (uint64_t)payload_len;
+	return 0;
+}
+
+/* out must not overlap pkt: it receives the whole decrypted ciphertext
+ * (payload, padding and trailer), so cap must be at least
+ * len - ESP_HDR_LEN - ESP_IV_LEN - ESP_ICV_LEN, not just the payload. On any
+ * error out holds no plaintext. */
+int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+              uint8_t *ret_next_header)
+{
+	uint8_t next_header;
+	int r, n;
+
+	r = esp_decap_check(sa, pkt, len);
+	if (r < 0)
+		return r;
+	if (len - ESP_HDR_LEN - ESP_IV_LEN - ESP_ICV_LEN > cap)
+		return -ENOSPC;
+	n = esp_open(sa, sa->aead, pkt, len, out, &next_header);
+	if (n < 0)
+		return n;
+	r = esp_decap_commit(sa, pkt, len, out, n);
+	if (r < 0)
+		return r;
 	*ret_next_header = next_header;
 	return n;
 }

@@ -30,6 +30,9 @@ struct esp_sa {
 	uint32_t spi;
 	uint16_t suite;
 	struct aead *aead;
+	/* The crypto worker's own context for this key (esp/worker.h): made by
+	 * the loop thread on the SA's first shared batch, freed with the SA. */
+	struct aead *worker_aead;
 	uint8_t salt[ESP_GCM_SALT_LEN];
 	uint64_t seq;                /* outbound: last sequence number used; inbound: unused */
 	struct replay_window replay; /* inbound only */
@@ -58,3 +61,32 @@ uint32_t esp_peek_spi(const uint8_t *pkt, size_t len);
  * A rejected packet leaves the SA untouched. */
 int esp_decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
               uint8_t *ret_next_header);
+
+/* esp_encap and esp_decap in steps, so that the cipher can run on another
+ * thread (esp/worker.h) while everything that changes the SA stays with its
+ * owner. The steps that change the SA: */
+/* esp_encap without the cipher: consumes the sequence number, counts, and
+ * writes the packet with its plaintext; esp_seal finishes it in place.
+ * Same returns as esp_encap. */
+int esp_encap_prepare(struct esp_sa *sa, uint8_t next_header, const uint8_t *payload, size_t len,
+                      uint8_t *out, size_t cap);
+/* esp_decap's checks before the cipher (length, SPI, the replay window as it
+ * is now): 0 or esp_decap's errors. */
+int esp_decap_check(const struct esp_sa *sa, const uint8_t *pkt, size_t len);
+/* After esp_open succeeded: marks the sequence number seen and counts the
+ * payload_len bytes. Call in arrival order; a number seen meanwhile (a
+ * duplicate in the same batch) gives -EALREADY or -ERANGE, and then the
+ * decrypted bytes at out (esp_open's) are wiped. */
+int esp_decap_commit(struct esp_sa *sa, const uint8_t *pkt, size_t len, uint8_t *out,
+                     int payload_len);
+/* The cipher steps: they read only sa->salt and use the context a (sa->aead,
+ * or sa->worker_aead on the worker), never writing the SA. */
+/* Encrypts a prepared packet of len bytes in place and appends its ICV. On
+ * error the packet is wiped. */
+int esp_seal(const struct esp_sa *sa, struct aead *a, uint8_t *pkt, size_t len);
+/* Verifies and decrypts a checked packet into out, which is either
+ * pkt + ESP_HDR_LEN + ESP_IV_LEN (in place) or disjoint from pkt and holds
+ * len - ESP_HDR_LEN - ESP_IV_LEN - ESP_ICV_LEN bytes. The payload length,
+ * or -EBADMSG (out then holds no plaintext). */
+int esp_open(const struct esp_sa *sa, struct aead *a, const uint8_t *pkt, size_t len, uint8_t *out,
+             uint8_t *ret_next_header);
