@@ -21,7 +21,9 @@ enum aead_backend {
 struct aead;
 
 /* One key, for one direction of one SA. Allocates here and never per packet.
- * A struct aead is not safe for concurrent use; separate ones are. */
+ * A struct aead is not safe for concurrent use; separate ones are. With
+ * OpenSSL built in, the context starts on mbedTLS and moves to OpenSSL once
+ * it has carried 1 MiB (libcrypto is loaded then; aead.c says why). */
 int aead_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret);
 struct aead *aead_free(struct aead *a);
 /* A new context with a's key and backend, for another thread (the crypto
@@ -39,10 +41,14 @@ int aead_open(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN], const uint8_t
               size_t aadlen, const uint8_t *in, size_t len, const uint8_t tag[AEAD_TAG_LEN],
               uint8_t *out);
 
-/* The backend aead_new() uses ("openssl" or "mbedtls"), for logs and benchmarks. */
+/* The backend that carries bulk traffic for aead_new() contexts ("openssl"
+ * or "mbedtls"), for logs and benchmarks. */
 const char *aead_backend(void);
 /* The name of a backend, or NULL for a value outside the enum. */
 const char *aead_backend_name(enum aead_backend backend);
+/* The backend a's packets go through now (an aead_new() context moves from
+ * mbedTLS to OpenSSL under bulk traffic). */
+enum aead_backend aead_current_backend(const struct aead *a);
 /* aead_new() on a chosen backend (tests, benchmarks); -EPROTONOSUPPORT when
  * this build lacks it. Every backend gives the same bytes and errors. */
 int aead_new_backend(enum aead_backend backend, enum aead_alg alg, const uint8_t *key,

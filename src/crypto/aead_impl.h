@@ -17,6 +17,8 @@ struct aead_ops {
 	            const uint8_t *in, size_t len, const uint8_t *tag, uint8_t *out);
 	void (*free)(struct aead *a);
 	int (*clone)(const struct aead *a, struct aead **ret);
+	/* Where a's packets go now. */
+	enum aead_backend (*backend)(const struct aead *a);
 };
 
 /* Each backend embeds this first in its own state, so a struct aead *
@@ -30,4 +32,7 @@ struct aead {
 int aead_mbedtls_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret);
 #ifdef IDLOC_HAVE_OPENSSL
 int aead_openssl_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret);
+/* Loads libcrypto (once, thread-safe): 0, -ELIBACC when it is not
+ * installed, -ELIBBAD when it lacks a function, -EIO. */
+int aead_openssl_load(void);
 #endif

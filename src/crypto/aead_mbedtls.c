@@ -105,11 +105,17 @@ static int gcm_clone(const struct aead *a, struct aead **ret)
 	return aead_mbedtls_new(AEAD_AES_GCM, g->key, g->keylen, ret);
 }
 
+static enum aead_backend gcm_backend(const struct aead *a)
+{
+	return AEAD_BACKEND_MBEDTLS;
+}
+
 static const struct aead_ops gcm_ops = {
         .seal = gcm_seal,
         .open = gcm_open,
         .free = gcm_free,
         .clone = gcm_clone,
+        .backend = gcm_backend,
 };
 
 int aead_mbedtls_new(enum aead_alg alg, const uint8_t *key, size_t keylen, struct aead **ret)

@@ -365,6 +365,63 @@ static void test_errors(void **state)
 	assert_null(aead_free(NULL));
 }
 
+/* An aead_new() context starts on mbedTLS and moves to OpenSSL once it has
+ * carried 1 MiB, giving the same bytes throughout; a clone made before the
+ * move keeps the count and moves too. */
+static void seal_same(struct aead *x, struct aead *ref, uint64_t seq, const uint8_t *pt, size_t len)
+{
+	uint8_t nonce[AEAD_NONCE_LEN] = {0}, a[2048], b[2048], ta[AEAD_TAG_LEN], tb[AEAD_TAG_LEN];
+
+	memcpy(nonce + 4, &seq, sizeof(seq));
+	assert_int_equal(aead_seal(x, nonce, NULL, 0, pt, len, a, ta), 0);
+	assert_int_equal(aead_seal(ref, nonce, NULL, 0, pt, len, b, tb), 0);
+	assert_memory_equal(a, b, len);
+	assert_memory_equal(ta, tb, AEAD_TAG_LEN);
+	/* And x opens what ref sealed. */
+	assert_int_equal(aead_open(x, nonce, NULL, 0, b, len, tb, a), 0);
+	assert_memory_equal(a, pt, len);
+}
+
+static void test_bulk_switch(void **state)
+{
+	uint8_t key[16], pt[1400];
+	enum aead_backend bs[2];
+	struct aead *x, *ref, *early, *late;
+	uint64_t seq = 0;
+
+	(void)state;
+	if (available(bs) < 2)
+		skip(); /* built without OpenSSL: aead_new is mbedTLS only */
+	assert_int_equal(crypto_random(key, sizeof(key)), 0);
+	assert_int_equal(crypto_random(pt, sizeof(pt)), 0);
+	assert_int_equal(aead_new(AEAD_AES_GCM, key, sizeof(key), &x), 0);
+	assert_int_equal(
+	        aead_new_backend(AEAD_BACKEND_MBEDTLS, AEAD_AES_GCM, key, sizeof(key), &ref), 0);
+	assert_int_equal(aead_current_backend(x), AEAD_BACKEND_MBEDTLS);
+	/* 2 x 1400 bytes per round: 200 rounds are 560 000 bytes. */
+	for (int i = 0; i < 200; i++)
+		seal_same(x, ref, seq++, pt, sizeof(pt));
+	assert_int_equal(aead_current_backend(x), AEAD_BACKEND_MBEDTLS);
+	assert_int_equal(aead_clone(x, &early), 0);
+	assert_int_equal(aead_current_backend(early), AEAD_BACKEND_MBEDTLS);
+	for (int i = 0; i < 200; i++)
+		seal_same(x, ref, seq++, pt, sizeof(pt));
+	assert_int_equal(aead_current_backend(x), AEAD_BACKEND_OPENSSL);
+	for (int i = 0; i < 20; i++)
+		seal_same(x, ref, seq++, pt, sizeof(pt));
+	assert_int_equal(aead_clone(x, &late), 0);
+	assert_int_equal(aead_current_backend(late), AEAD_BACKEND_OPENSSL);
+	/* The clone counted on from the 560 000 bytes of its original. */
+	for (int i = 0; i < 200; i++)
+		seal_same(early, ref, seq++, pt, sizeof(pt));
+	assert_int_equal(aead_current_backend(early), AEAD_BACKEND_OPENSSL);
+	seal_same(late, ref, seq++, pt, sizeof(pt));
+	aead_free(early);
+	aead_free(late);
+	aead_free(x);
+	aead_free(ref);
+}
+
 static void test_names(void **state)
 {
 	static const uint8_t key[16];
@@ -387,7 +444,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_vectors),       cmocka_unit_test(test_cross),
 	        cmocka_unit_test(test_context_reuse), cmocka_unit_test(test_errors),
-	        cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_bulk_switch),   cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

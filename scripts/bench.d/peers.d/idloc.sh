@@ -193,14 +193,15 @@ idloc_start_b()
 	wait_for 10 "idlocd B TUN" has_addr "$NS_B" "${IDLOC_LSI[b]}"
 }
 
-# idloc_aead_backend: the library doing ESP's AES-GCM. The build links
-# OpenSSL's libcrypto only for that (meson option openssl); otherwise
-# mbedTLS does it.
+# idloc_aead_backend: the library doing ESP's AES-GCM for bulk traffic. A
+# build with OpenSSL (meson option openssl) loads libcrypto when an SA first
+# carries bulk traffic (src/crypto/aead.c), so the binary names its soname;
+# otherwise mbedTLS does it.
 idloc_aead_backend()
 {
-	local needed
-	needed=$(readelf -d "$(command -v idlocd)" 2>/dev/null) || { echo "backend unknown"; return; }
-	if grep -q 'NEEDED.*\[libcrypto\.so' <<<"$needed"; then
+	local bin
+	bin=$(command -v idlocd) || { echo "backend unknown"; return; }
+	if grep -aq 'libcrypto\.so\.3' "$bin"; then
 		echo OpenSSL
 	else
 		echo mbedTLS
