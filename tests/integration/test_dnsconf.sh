@@ -222,4 +222,22 @@ check "RevertLink $IFINDEX at stop" bash -c "tail -n 1 '$TEST_TMP/fake2.calls' |
 check "the first resolved got no RevertLink" bash -c "! grep -q RevertLink '$TEST_TMP/fake1.calls'"
 check "resolv.conf still untouched" same_as_original
 
+# ---- 3. no usable GLib module ----
+# idlocd loads ICE and the resolved client from idloc-glib.so on first use
+# (docs/ice.md). A file of that name that is not the module (dlopen looks in
+# LD_LIBRARY_PATH before idlocd's RUNPATH) is refused with a reason; the
+# daemon carries on as without a system bus.
+mkdir -p "$TEST_TMP/badmod"
+cp "$(ldconfig -p | awk '/libmnl\.so\.0 .*x86-64/ {print $NF; exit}')" \
+	"$TEST_TMP/badmod/idloc-glib.so"
+ns_spawn a "$TEST_TMP/badmod.log" "$TEST_TMP/badmod.log" \
+	env LD_LIBRARY_PATH="$TEST_TMP/badmod" "$IDLOCD" -c "$TEST_TMP/a.conf" -f --log-level info
+DAEMON=$SPAWNED_PID
+check "a foreign idloc-glib.so is refused with the reason" \
+	wait_for_log "$TEST_TMP/badmod.log" "idloc-glib.so is not the module of idlocd" 20
+check "idlocd still answers idloc status" \
+	bash -c "'$IDLOC' -s '$TEST_TMP/a/control.sock' status --json | grep -q '\"configured\"'"
+check "idlocd exits 0 on SIGTERM (no module)" stop_pid "$DAEMON"
+check "resolv.conf as it was after the run without the module" same_as_original
+
 finish
