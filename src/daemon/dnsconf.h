@@ -4,9 +4,9 @@
  * With systemd-resolved on the system bus, the TUN link gets idlocd's
  * resolver address as its DNS server and the overlay domain as a
  * routing-only domain (`~example.internal`), with DefaultRoute off, over
- * D-Bus (GDBus; its callbacks run on a gloop of this module's own on the
- * daemon's libuv loop); the link is configured again whenever resolved
- * restarts and reverted at stop. Without resolved, `nameserver <resolver>`
+ * D-Bus (resolved.h, which idlocd loads with the GLib module on first use);
+ * the link is configured again whenever resolved restarts and reverted at
+ * stop. Without resolved, `nameserver <resolver>`
  * goes at the top of /etc/resolv.conf, under a marker line, and is removed
  * at stop or, after a crash, at the next start. Every failure is logged and
  * shown by dnsconf_status(), never fatal: the overlay still works by
@@ -57,16 +57,16 @@ int dnsconf_open(const struct dnsconf_config *cfg, struct dnsconf **ret);
  * earlier would keep every capability. Connects to the system bus (its own
  * connection; DBUS_SYSTEM_BUS_ADDRESS is honoured), decides what `auto` means
  * (once, here), adds the resolv.conf line through the descriptor from
- * dnsconf_open or starts watching resolved, whose calls are asynchronous on a
- * GMainContext (a gloop) of this module's own on loop, the caller's thread.
+ * dnsconf_open or starts watching resolved (resolved.h: asynchronous calls on
+ * a GLib context of its own driven by loop, the caller's thread).
  * loop may be NULL with mode `none`. 0, or -EINVAL (no loop, started twice);
  * configuration failures are logged and shown by dnsconf_status, never
  * returned. */
 int dnsconf_start(struct dnsconf *dc, uv_loop_t *loop);
 
 /* Reverts synchronously (RevertLink, which waits up to 2 s for resolved; or
- * the resolv.conf line), runs the GLib callbacks still queued for this
- * module, frees it and starts closing its libuv handles (keep running the
+ * the resolv.conf line), runs the GLib callbacks still queued for the
+ * resolved client, frees it and starts closing its libuv handles (keep running the
  * loop, as after gloop_free). Also for a dc that was opened but never
  * started. NULL-safe. */
 void dnsconf_stop(struct dnsconf *dc);
