@@ -41,9 +41,9 @@ static int hex_digit(char c)
 	return -1;
 }
 
-int hex_decode(const char *s, uint8_t *out, size_t n)
+int hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
 {
-	if (strlen(s) != 2 * n)
+	if (len != 2 * n)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);

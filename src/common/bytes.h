@@ -125,6 +125,6 @@ int memcmp_ct(const void *a, const void *b, size_t n);
 
 /* n bytes as 2n lowercase hex digits and a NUL: out holds 2n + 1. */
 void hex_encode(const uint8_t *b, size_t n, char *out);
-/* Exactly 2n lowercase hex digits (and nothing more) into n bytes: 0, or
- * -EINVAL for another length or any other character. */
-int hex_decode(const char *s, uint8_t *out, size_t n);
+/* The len characters of s, exactly 2n lowercase hex digits, into n bytes:
+ * 0, or -EINVAL for another length or any other character. */
+int hex_decode(const char *s, size_t len, uint8_t *out, size_t n);

@@ -64,7 +64,7 @@ static void username_of(const struct hit *h, char out[USERNAME_LEN + 1])
 
 static int username_parse(const char *s, struct hit *ret)
 {
-	return hex_decode(s, ret->b, sizeof(ret->b));
+	return hex_decode(s, strlen(s), ret->b, sizeof(ret->b));
 }
 
 /* ---- serving ---- */

@@ -545,18 +545,8 @@ static int nonce_make(const struct turn_server *s, const struct sockaddr_storage
 	r = nonce_mac(s, raw, from, raw + NONCE_TS_LEN);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	hex_encode(raw, sizeof(raw), out);
 	return 0;
-}
-
-static int hex_nibble(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* True when the nonce is one of ours, for this client, and fresh. */
@@ -566,14 +556,8 @@ static bool nonce_valid(const struct turn_server *s, const struct stun_attr *a,
 	uint8_t raw[NONCE_TS_LEN + NONCE_MAC_LEN], mac[NONCE_MAC_LEN];
 	uint64_t ts, now = now_ms(s);
 
-	if (a->len != NONCE_LEN)
+	if (hex_decode((const char *)a->value, a->len, raw, sizeof(raw)) < 0)
 		return false;
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		int hi = hex_nibble(a->value[2 * i]), lo = hex_nibble(a->value[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		raw[i] = (uint8_t)(hi << 4 | lo);
-	}
 	if (nonce_mac(s, raw, from, mac) < 0 || memcmp_ct(mac, raw + NONCE_TS_LEN, sizeof(mac)))
 		return false;
 	ts = load_be64(raw);

@@ -20,7 +20,7 @@ static void test_hex_round_trip(void **state)
 	memset(text, 'x', sizeof(text));
 	hex_encode(in, sizeof(in), text);
 	assert_string_equal(text, "00017f80abff");
-	assert_int_equal(hex_decode(text, out, sizeof(out)), 0);
+	assert_int_equal(hex_decode(text, strlen(text), out, sizeof(out)), 0);
 	assert_memory_equal(out, in, sizeof(in));
 	hex_encode(in, 0, text);
 	assert_string_equal(text, "");
@@ -30,12 +30,12 @@ static void test_hex_decode_refuses(void **state)
 {
 	uint8_t out[2] = {0x55, 0x55};
 
-	assert_int_equal(hex_decode("abc", out, 2), -EINVAL);    /* too short */
-	assert_int_equal(hex_decode("abcdef", out, 2), -EINVAL); /* too long */
-	assert_int_equal(hex_decode("ABCD", out, 2), -EINVAL);   /* upper case */
-	assert_int_equal(hex_decode("ab g", out, 2), -EINVAL);
-	assert_int_equal(hex_decode("0g12", out, 2), -EINVAL);
-	assert_int_equal(hex_decode("", out, 0), 0);
+	assert_int_equal(hex_decode("abc", 3, out, 2), -EINVAL);    /* too short */
+	assert_int_equal(hex_decode("abcdef", 6, out, 2), -EINVAL); /* too long */
+	assert_int_equal(hex_decode("ABCD", 4, out, 2), -EINVAL);   /* upper case */
+	assert_int_equal(hex_decode("ab g", 4, out, 2), -EINVAL);
+	assert_int_equal(hex_decode("0g12", 4, out, 2), -EINVAL);
+	assert_int_equal(hex_decode("", 0, out, 0), 0);
 }
 
 static void test_memcmp_ct(void **state)
