@@ -103,6 +103,20 @@ int log_errno(int prio, int err, const char *fmt, ...)
 	return err;
 }
 
+void log_keep_error(char *buf, size_t size, int prio, const char *tag, const char *fmt, ...)
+{
+	static const char head[] = "error: ";
+	va_list ap;
+
+	if (size <= sizeof(head))
+		return;
+	memcpy(buf, head, sizeof(head));
+	va_start(ap, fmt);
+	vsnprintf(buf + sizeof(head) - 1, size - (sizeof(head) - 1), fmt, ap);
+	va_end(ap);
+	log_msg(prio, "%s: %s", tag, buf + sizeof(head) - 1);
+}
+
 bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ms)
 {
 	if (now_ms - rl->window_start >= rl->interval_ms || now_ms < rl->window_start) {

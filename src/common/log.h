@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
 
@@ -43,6 +44,11 @@ struct ratelimit {
 	{                                               \
 		.interval_ms = (interval), .burst = (b) \
 	}
+
+/* Keeps "error: <message>" in buf (size bytes: a status shown later) and
+ * logs "<tag>: <message>" at prio. */
+void log_keep_error(char *buf, size_t size, int prio, const char *tag, const char *fmt, ...)
+        PRINTF_LIKE(5, 6);
 
 bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ms);
 void log_ratelimited(struct ratelimit *rl, uint64_t now_ms, int prio, const char *fmt, ...)

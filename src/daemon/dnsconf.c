@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,18 +303,6 @@ int dnsconf_cleanup(const char *resolv_conf, const char *state_dir)
 
 /* ---- status ---- */
 
-/* Keeps the failure for dnsconf_status and logs it at prio. */
-static void PRINTF_LIKE(3, 4) set_error(struct dnsconf *dc, int prio, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(dc->error, sizeof(dc->error), "error: ");
-
-	va_start(ap, fmt);
-	vsnprintf(dc->error + n, sizeof(dc->error) - (size_t)n, fmt, ap);
-	va_end(ap);
-	log_msg(prio, "DNS: %s", dc->error + n);
-}
-
 const char *dnsconf_status(const struct dnsconf *dc)
 {
 	if (!dc)
@@ -346,12 +333,14 @@ static int start_file(struct dnsconf *dc)
 
 	dc->fd = -1;
 	if (fd < 0) {
-		set_error(dc, LOG_WARNING, "%s: %s", dc->path, strerror(-dc->open_err));
+		log_keep_error(dc->error, sizeof(dc->error), LOG_WARNING, "DNS", "%s: %s", dc->path,
+		               strerror(-dc->open_err));
 		return dc->open_err;
 	}
 	r = fstat(fd, &st) < 0 ? -errno : 0;
 	if (r == 0 && !S_ISREG(st.st_mode)) {
-		set_error(dc, LOG_WARNING, "%s: not a regular file", dc->path);
+		log_keep_error(dc->error, sizeof(dc->error), LOG_WARNING, "DNS",
+		               "%s: not a regular file", dc->path);
 		r = -EINVAL;
 		goto out;
 	}
@@ -361,19 +350,21 @@ static int start_file(struct dnsconf *dc)
 		r = dnsconf_resolv_insert(text, len, dc->resolver, dc->domain, dc->backup, &out,
 		                          &out_len);
 	if (r < 0) {
-		set_error(dc, LOG_WARNING, "%s: %s", dc->path, strerror(-r));
+		log_keep_error(dc->error, sizeof(dc->error), LOG_WARNING, "DNS", "%s: %s", dc->path,
+		               strerror(-r));
 		goto out;
 	}
 	/* The copy first: the file is changed only once it is kept. */
 	r = write_file(dc->backup, text, len);
 	if (r < 0) {
-		set_error(dc, LOG_WARNING, "cannot write the backup %s: %s", dc->backup,
-		          strerror(-r));
+		log_keep_error(dc->error, sizeof(dc->error), LOG_WARNING, "DNS",
+		               "cannot write the backup %s: %s", dc->backup, strerror(-r));
 		goto out;
 	}
 	r = write_fd(fd, out, out_len);
 	if (r < 0) {
-		set_error(dc, LOG_WARNING, "cannot write %s: %s", dc->path, strerror(-r));
+		log_keep_error(dc->error, sizeof(dc->error), LOG_WARNING, "DNS",
+		               "cannot write %s: %s", dc->path, strerror(-r));
 		if (write_fd(fd, text, len) == 0)
 			remove_backup(dc->backup);
 		goto out;

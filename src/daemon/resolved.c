@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <gio/gio.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,18 +70,6 @@ struct resolved {
 	bool applied; /* every required call succeeded for the current owner */
 	bool sent;    /* the current owner got a SetLink call: revert it at the end */
 };
-
-/* Keeps the failure for resolved_status and logs it at prio. */
-static void PRINTF_LIKE(3, 4) set_error(struct resolved *rs, int prio, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(rs->error, sizeof(rs->error), "error: ");
-
-	va_start(ap, fmt);
-	vsnprintf(rs->error + n, sizeof(rs->error) - (size_t)n, fmt, ap);
-	va_end(ap);
-	log_msg(prio, "DNS: %s", rs->error + n);
-}
 
 const char *resolved_status(const struct resolved *rs)
 {
@@ -173,8 +160,9 @@ static void on_reply(GObject *src, GAsyncResult *res, gpointer data)
 			log_msg(LOG_INFO, "DNS: systemd-resolved: %s on %s: %s (ignored)",
 			        steps[s].method, rs->ifname, err->message);
 		else
-			set_error(rs, LOG_WARNING, "systemd-resolved refused %s on %s: %s%s",
-			          steps[s].method, rs->ifname, err->message, error_hint(remote));
+			log_keep_error(rs->error, sizeof(rs->error), LOG_WARNING, "DNS",
+			               "systemd-resolved refused %s on %s: %s%s", steps[s].method,
+			               rs->ifname, err->message, error_hint(remote));
 		g_free(remote);
 		g_error_free(err);
 		if (!tolerated)
@@ -335,7 +323,8 @@ static int bus_connect(struct resolved *rs, uv_loop_t *loop, int prio)
 
 	r = gloop_new(loop, &rs->gloop);
 	if (r < 0) {
-		set_error(rs, LOG_WARNING, "GLib main context: %s", strerror(-r));
+		log_keep_error(rs->error, sizeof(rs->error), LOG_WARNING, "DNS",
+		               "GLib main context: %s", strerror(-r));
 		return r;
 	}
 	rs->ctx = gloop_context(rs->gloop);
@@ -355,7 +344,8 @@ static int bus_connect(struct resolved *rs, uv_loop_t *loop, int prio)
 		g_free(addr);
 	}
 	if (!rs->bus) {
-		set_error(rs, prio, "no system bus: %s", err->message);
+		log_keep_error(rs->error, sizeof(rs->error), prio, "DNS", "no system bus: %s",
+		               err->message);
 		g_error_free(err);
 		return -ENOTCONN;
 	}
